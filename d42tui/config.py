@@ -32,6 +32,7 @@ class ConfigError(Exception):
     """One or more config problems, each already formatted as one line."""
 
     def __init__(self, lines: list[str]):
+        lines = [_one_line(line) for line in lines]
         super().__init__("\n".join(lines))
         self.lines = lines
 
@@ -295,14 +296,24 @@ class LoadedConfig:
 
 # --- loading -----------------------------------------------------------------
 
+_PLAIN_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 def _format_loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif _PLAIN_KEY_RE.match(str(part)):
             out += ("." if out else "") + str(part)
+        else:
+            out += f"[{str(part)!r}]"
     return out or "(top level)"
+
+
+def _one_line(text: str) -> str:
+    """Control characters from the file are shown escaped: an error stays one line."""
+    return "".join(c if c >= " " else repr(c)[1:-1] for c in text)
 
 
 _PYDANTIC_WORDING = {
@@ -319,7 +330,7 @@ def _format_error(path: Path, err: dict) -> str:
     if msg.startswith("@"):
         key, _, msg = msg[1:].partition(": ")
         loc = loc + tuple(_split_keypath(key))
-    return f"{path}: {_format_loc(loc)}: {msg}"
+    return _one_line(f"{path}: {_format_loc(loc)}: {msg}")
 
 
 def _split_keypath(key: str) -> list[int | str]:

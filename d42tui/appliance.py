@@ -1,0 +1,351 @@
+"""Async HTTP client for one appliance: health, set mode, main-API liveness.
+
+Every call has a hard deadline and turns every way of failing into a `Failure`
+with a kind an operator can act on. Certificate pins are checked right after the
+TLS handshake, before a single request byte (and so before credentials) is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+import json
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+import httpx
+
+from .config import ApplianceConfig
+from .health import Health, parse_health
+from .secrets import SecretError
+
+HEALTH_PATH = "/healthstats/"
+MODE_PATH = "/api/1.0/appliancemode/"
+API_PROBE_PATH = "/api/1.0/tags/?limit=1"
+USER_AGENT = "d42tui/0.1"
+MAX_BODY = 256 * 1024
+
+
+class FailureKind(str, enum.Enum):
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    PIN_MISMATCH = "pin-mismatch"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    SERVER_ERROR = "server-error"
+    HTTP_ERROR = "http-error"
+    NOT_JSON = "not-json"
+    BAD_RESPONSE = "bad-response"
+    NETWORK = "network"
+    NO_CREDENTIALS = "no-credentials"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    FailureKind.REFUSED: "connection refused",
+    FailureKind.TIMEOUT: "timeout",
+    FailureKind.TLS: "TLS error",
+    FailureKind.PIN_MISMATCH: "certificate pin mismatch",
+    FailureKind.UNAUTHORIZED: "credentials rejected (401)",
+    FailureKind.FORBIDDEN: "forbidden (403)",
+    FailureKind.SERVER_ERROR: "server error",
+    FailureKind.HTTP_ERROR: "HTTP error",
+    FailureKind.NOT_JSON: "answer is not JSON",
+    FailureKind.BAD_RESPONSE: "unexpected answer",
+    FailureKind.NETWORK: "network error",
+    FailureKind.NO_CREDENTIALS: "no credentials configured",
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: FailureKind
+    detail: str = ""
+    status: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind.label}: {self.detail}" if self.detail else self.kind.label
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One health poll of one appliance."""
+
+    appliance: str
+    at: float  # epoch seconds, from the poller's clock
+    latency: float | None  # seconds, None when nothing answered
+    health: Health | None
+    failure: Failure | None
+    api_ok: bool | None = None  # main-API probe: None when not configured
+    api_failure: Failure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and self.health is not None
+
+
+Outcome = Literal["done", "failed", "unknown"]
+
+
+@dataclass(frozen=True)
+class ModeChangeResult:
+    """What happened to one `POST appliancemode`. `unknown` when it may have applied."""
+
+    appliance: str
+    mode: str
+    outcome: Outcome
+    status: int | None
+    message: str  # the appliance's own text, or what went wrong
+    sent: bool  # whether the request may have reached the appliance
+    latency: float | None
+    failure: Failure | None = None
+
+
+class PinMismatch(Exception):
+    """The peer's certificate is not the pinned one; nothing was sent."""
+
+
+def sha256_fingerprint(der: bytes) -> str:
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, 64, 2))
+
+
+def ssl_context_for(cfg: ApplianceConfig) -> ssl.SSLContext | bool:
+    tls = cfg.tls
+    if tls.fingerprint_sha256 or not tls.verify:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False  # with a pin, the pin is the identity
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    if tls.ca_file:
+        return ssl.create_default_context(cafile=str(tls.ca_file))
+    return ssl.create_default_context()
+
+
+def _error_text(body: Any) -> str:
+    """The appliance's own error text from `{"errors": [{...}]}`, if it sent one."""
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            parts = [str(first.get(k)) for k in ("title", "detail", "reason") if first.get(k)]
+            return " — ".join(dict.fromkeys(parts))[:300]
+        if isinstance(body.get("msg"), str):
+            return body["msg"][:300]
+    return ""
+
+
+def _status_failure(response: httpx.Response, body: Any) -> Failure:
+    code = response.status_code
+    text = _error_text(body) or response.reason_phrase or ""
+    if code == 401:
+        return Failure(FailureKind.UNAUTHORIZED, text, code)
+    if code == 403:
+        return Failure(FailureKind.FORBIDDEN, text, code)
+    if code >= 500:
+        return Failure(FailureKind.SERVER_ERROR, f"HTTP {code} {text}".strip(), code)
+    return Failure(FailureKind.HTTP_ERROR, f"HTTP {code} {text}".strip(), code)
+
+
+def classify_exception(exc: BaseException) -> Failure:
+    if isinstance(exc, PinMismatch):
+        return Failure(FailureKind.PIN_MISMATCH, str(exc))
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException)):
+        return Failure(FailureKind.TIMEOUT, "no answer in time")
+    text = str(exc) or exc.__class__.__name__
+    if isinstance(exc, (ssl.SSLError, ssl.CertificateError)) or "SSL" in text or "certificate" in text:
+        return Failure(FailureKind.TLS, text[:200])
+    if isinstance(exc, httpx.ConnectError):
+        if "refused" in text.lower() or "Errno 111" in text:
+            return Failure(FailureKind.REFUSED, "nothing listens on the port")
+        if "Name or service not known" in text or "nodename nor servname" in text:
+            return Failure(FailureKind.NETWORK, "host name does not resolve")
+        return Failure(FailureKind.NETWORK, text[:200])
+    if isinstance(exc, ConnectionRefusedError):
+        return Failure(FailureKind.REFUSED, "nothing listens on the port")
+    if isinstance(exc, (httpx.TransportError, OSError)):
+        return Failure(FailureKind.NETWORK, text[:200])
+    return Failure(FailureKind.NETWORK, exc.__class__.__name__)
+
+
+class _Tracer:
+    """httpcore trace hook: pins the certificate and notes whether bytes were sent."""
+
+    def __init__(self, pin: str | None):
+        self.pin = pin
+        self.sent = False
+
+    async def __call__(self, event: str, info: dict) -> None:
+        if event == "connection.start_tls.complete" and self.pin:
+            stream = info.get("return_value")
+            ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            seen = sha256_fingerprint(der) if der else "no certificate"
+            if seen != self.pin:
+                if stream is not None:
+                    await stream.aclose()
+                raise PinMismatch(f"presented {seen[:23]}…, pinned {self.pin[:23]}…")
+        elif event.endswith(".send_request_headers.started"):
+            self.sent = True
+
+
+class ApplianceClient:
+    """One appliance's Appliance Manager (and optional main API). Reuses connections."""
+
+    def __init__(self, cfg: ApplianceConfig, timeout: float,
+                 clock: Callable[[], float] = time.time):
+        self.cfg = cfg
+        self.timeout = timeout
+        self.clock = clock
+        self._client = httpx.AsyncClient(
+            verify=ssl_context_for(cfg), timeout=httpx.Timeout(timeout),
+            follow_redirects=False, trust_env=False,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> "ApplianceClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _auth(self, which: str = "manager") -> httpx.BasicAuth:
+        secret = (self.cfg.api.secret() if which == "api" and self.cfg.api else self.cfg.secret())
+        if secret is None:
+            raise _NoCredentials()
+        user = self.cfg.api.username if which == "api" and self.cfg.api else self.cfg.username
+        try:
+            return httpx.BasicAuth(user, secret.value())
+        except SecretError as exc:
+            raise _NoCredentials(str(exc)) from None
+
+    async def _request(self, method: str, url: str, tracer: _Tracer,
+                       **kwargs: Any) -> tuple[httpx.Response, bytes]:
+        async with asyncio.timeout(self.timeout):
+            async with self._client.stream(method, url, extensions={"trace": tracer},
+                                           **kwargs) as response:
+                body = b""
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        break
+                return response, body[:MAX_BODY]
+
+    async def health(self) -> PollResult:
+        started = time.perf_counter()
+        at = self.clock()
+        tracer = _Tracer(self.cfg.tls.fingerprint_sha256)
+        try:
+            kwargs = {"auth": self._auth()} if self.cfg.health_auth else {}
+            response, raw = await self._request("GET", self.cfg.url + HEALTH_PATH, tracer, **kwargs)
+        except _NoCredentials as exc:
+            return PollResult(self.cfg.name, at, None, None,
+                              Failure(FailureKind.NO_CREDENTIALS, str(exc)))
+        except Exception as exc:  # every transport failure becomes a Failure
+            return PollResult(self.cfg.name, at, None, None, classify_exception(exc))
+        latency = time.perf_counter() - started
+        body = _decode(raw)
+        if response.status_code != 200:
+            return PollResult(self.cfg.name, at, latency, None, _status_failure(response, body))
+        if body is _NOT_JSON:
+            return PollResult(self.cfg.name, at, latency, None,
+                              Failure(FailureKind.NOT_JSON, _snippet(raw)))
+        health = parse_health(body)
+        if health is None:
+            return PollResult(self.cfg.name, at, latency, None,
+                              Failure(FailureKind.BAD_RESPONSE, "JSON without health fields"))
+        return PollResult(self.cfg.name, at, latency, health, None)
+
+    async def api_alive(self) -> Failure | None:
+        """None when the main application answers its API; the failure otherwise."""
+        if self.cfg.api is None:
+            return None
+        tracer = _Tracer(self.cfg.tls.fingerprint_sha256)
+        try:
+            response, raw = await self._request("GET", self.cfg.api.url + API_PROBE_PATH, tracer,
+                                                auth=self._auth("api"))
+        except _NoCredentials as exc:
+            return Failure(FailureKind.NO_CREDENTIALS, str(exc))
+        except Exception as exc:
+            return classify_exception(exc)
+        body = _decode(raw)
+        if response.status_code != 200:
+            return _status_failure(response, body)
+        if not isinstance(body, dict) or "total_count" not in body:
+            return Failure(FailureKind.BAD_RESPONSE, "no tag list in the API answer")
+        return None
+
+    async def poll(self) -> PollResult:
+        """Health, plus the main-API probe when configured, concurrently."""
+        if self.cfg.api is None:
+            return await self.health()
+        result, api_failure = await asyncio.gather(self.health(), self.api_alive())
+        return PollResult(result.appliance, result.at, result.latency, result.health,
+                          result.failure, api_ok=api_failure is None, api_failure=api_failure)
+
+    async def set_mode(self, mode: str) -> ModeChangeResult:
+        """POST the mode. Never reports `done` without the appliance's 200 answer."""
+        if mode not in ("production", "standby"):
+            raise ValueError(f"unknown mode {mode!r}")
+        started = time.perf_counter()
+        tracer = _Tracer(self.cfg.tls.fingerprint_sha256)
+        try:
+            response, raw = await self._request(
+                "POST", self.cfg.url + MODE_PATH, tracer,
+                data={"appliance_mode": mode}, auth=self._auth())
+        except _NoCredentials as exc:
+            failure = Failure(FailureKind.NO_CREDENTIALS, str(exc))
+            return ModeChangeResult(self.cfg.name, mode, "failed", None, str(failure), False, None,
+                                    failure)
+        except Exception as exc:
+            failure = classify_exception(exc)
+            # Once the request went out, silence is not "no": the mode may have changed.
+            outcome: Outcome = "unknown" if tracer.sent else "failed"
+            note = ("no answer after the request was sent: the appliance may have applied it"
+                    if tracer.sent else f"not sent: {failure}")
+            return ModeChangeResult(self.cfg.name, mode, outcome, None, note, tracer.sent, None,
+                                    failure)
+        latency = time.perf_counter() - started
+        body = _decode(raw)
+        if response.status_code == 200:
+            if isinstance(body, dict) and isinstance(body.get("msg"), str):
+                return ModeChangeResult(self.cfg.name, mode, "done", 200, body["msg"][:300], True,
+                                        latency)
+            return ModeChangeResult(self.cfg.name, mode, "unknown", 200,
+                                    "answered 200 without the expected message", True, latency,
+                                    Failure(FailureKind.BAD_RESPONSE, _snippet(raw)))
+        failure = _status_failure(response, body)
+        outcome = "unknown" if response.status_code in (502, 504) else "failed"
+        return ModeChangeResult(self.cfg.name, mode, outcome, response.status_code, str(failure),
+                                True, latency, failure)
+
+
+class _NoCredentials(Exception):
+    def __init__(self, detail: str = "set password_env, password_file or password_command"):
+        super().__init__(detail)
+
+
+_NOT_JSON = object()
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _snippet(raw: bytes) -> str:
+    text = raw[:80].decode("utf-8", "replace")
+    return " ".join(text.split())[:60] or "(empty body)"

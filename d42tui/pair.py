@@ -1,0 +1,230 @@
+"""The pure pair model: hysteresis per appliance and the pair verdict.
+
+No I/O here: functions take poll results, the asserted modes and the config, and
+return new immutable values, so every verdict can be tested without a network.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Literal, Mapping
+
+from .appliance import Failure, PollResult
+from .config import PairConfig, PollConfig, Thresholds
+from .health import Health
+
+Level = Literal["ok", "warning", "critical"]
+
+
+class Reachability(str, enum.Enum):
+    UNKNOWN = "UNKNOWN"  # not polled yet
+    UP = "UP"
+    SUSPECT = "SUSPECT"  # failing, or recovering, but not past a threshold
+    DOWN = "DOWN"
+
+    @property
+    def glyph(self) -> str:
+        return {"UNKNOWN": "?", "UP": "●", "SUSPECT": "◐", "DOWN": "✖"}[self.value]
+
+
+@dataclass(frozen=True)
+class ApplianceView:
+    """What the console has observed of one appliance, with hysteresis applied."""
+
+    name: str
+    reachability: Reachability = Reachability.UNKNOWN
+    consecutive_failures: int = 0
+    consecutive_successes: int = 0
+    recovering: bool = False  # was DOWN, now answering, not yet trusted
+    last: PollResult | None = None
+    last_good: PollResult | None = None
+    last_failure: Failure | None = None
+    came_back_at: float | None = None  # when it went from DOWN to UP (fencing hint)
+
+    @property
+    def health(self) -> Health | None:
+        return self.last_good.health if self.last_good else None
+
+
+def observe(view: ApplianceView, result: PollResult, poll: PollConfig) -> ApplianceView:
+    """Fold one poll result into the view: N failures → DOWN, M successes → UP again."""
+    if result.ok:
+        successes = view.consecutive_successes + 1
+        was_down = view.reachability is Reachability.DOWN or view.recovering
+        if was_down and successes < poll.recovery_threshold:
+            state, recovering, came_back = Reachability.SUSPECT, True, view.came_back_at
+        else:
+            state, recovering = Reachability.UP, False
+            came_back = result.at if was_down else view.came_back_at
+        return replace(view, reachability=state, consecutive_failures=0,
+                       consecutive_successes=successes, recovering=recovering, last=result,
+                       last_good=result, came_back_at=came_back)
+    failures = view.consecutive_failures + 1
+    if failures >= poll.failure_threshold or view.reachability is Reachability.DOWN:
+        state = Reachability.DOWN
+    else:
+        state = Reachability.SUSPECT
+    return replace(view, reachability=state, consecutive_failures=failures,
+                   consecutive_successes=0, recovering=view.recovering, last=result,
+                   last_failure=result.failure)
+
+
+@dataclass(frozen=True)
+class AssertedMode:
+    """The mode last asserted for an appliance: declared in config, or set by the console."""
+
+    mode: str  # "production" | "standby"
+    source: Literal["declared", "console"] = "declared"
+    at: float | None = None  # epoch seconds of the console's successful POST
+
+
+class Verdict(str, enum.Enum):
+    HEALTHY = "HEALTHY"
+    DEGRADED = "DEGRADED"
+    PRIMARY_DOWN = "PRIMARY DOWN"
+    STANDBY_DOWN = "STANDBY DOWN"
+    NO_PRODUCTION = "NO PRODUCTION"
+    SPLIT_BRAIN = "SPLIT BRAIN"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class Reason:
+    level: Level
+    text: str
+
+
+@dataclass(frozen=True)
+class PairVerdict:
+    verdict: Verdict
+    reasons: tuple[Reason, ...] = ()
+    production: str | None = None  # the appliance asserted production (if exactly one)
+    standby: str | None = None
+
+    @property
+    def level(self) -> Level:
+        if self.verdict in (Verdict.PRIMARY_DOWN, Verdict.NO_PRODUCTION, Verdict.SPLIT_BRAIN):
+            return "critical"
+        if self.verdict is Verdict.HEALTHY:
+            return "ok"
+        if any(r.level == "critical" for r in self.reasons):
+            return "critical"
+        return "warning"
+
+    @property
+    def headline(self) -> str:
+        if not self.reasons:
+            return self.verdict.value
+        return f"{self.verdict.value}: {'; '.join(r.text for r in self.reasons[:3])}"
+
+
+def health_findings(name: str, health: Health, t: Thresholds) -> list[Reason]:
+    """Figures past their thresholds, worded for the board and the check output."""
+    out: list[Reason] = []
+
+    def above(value: float | None, levels: tuple[float, float], label: str, unit: str) -> None:
+        if value is None:
+            return
+        if value >= levels[1]:
+            out.append(Reason("critical", f"{name} {label} {value:.0f}{unit} ≥ {levels[1]:g}{unit}"))
+        elif value >= levels[0]:
+            out.append(Reason("warning", f"{name} {label} {value:.0f}{unit} ≥ {levels[0]:g}{unit}"))
+
+    def below(value: float | None, levels: tuple[float, float], label: str) -> None:
+        if value is None:
+            return
+        if value <= levels[1]:
+            out.append(Reason("critical", f"{name} {label} {value:.0f}% ≤ {levels[1]:g}%"))
+        elif value <= levels[0]:
+            out.append(Reason("warning", f"{name} {label} {value:.0f}% ≤ {levels[0]:g}%"))
+
+    above(health.cpu_percent, t.cpu_percent, "CPU", "%")
+    above(health.disk_percent, t.disk_percent, "disk", "%")
+    above(health.dbsize_mb, t.dbsize_mb, "DB size", " MB")
+    below(health.mem_free_percent, t.memory_free_percent, "memory free")
+    below(health.swap_free_percent, t.swap_free_percent, "swap free")
+    return out
+
+
+def backup_findings(name: str, health: Health) -> list[Reason]:
+    if not health.backups:
+        return [Reason("warning", f"{name} has no backup jobs")]
+    out = []
+    for job in health.backups:
+        if job.level != "ok":
+            out.append(Reason(job.level, f"{name} backup '{job.job_name}': {job.text[:80]}"))
+    return out
+
+
+def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
+                 modes: Mapping[str, AssertedMode]) -> PairVerdict:
+    names = [a.name for a in pair.appliances]
+    prods = [n for n in names if modes[n].mode == "production"]
+    states = {n: views[n].reachability for n in names}
+    if len(prods) == 2:
+        why = ", ".join(f"{n} ({_source(modes[n])})" for n in prods)
+        return PairVerdict(Verdict.SPLIT_BRAIN,
+                           (Reason("critical", f"both asserted production: {why}"),))
+    if all(s is Reachability.UNKNOWN for s in states.values()):
+        return PairVerdict(Verdict.UNKNOWN, (Reason("warning", "waiting for the first poll"),))
+    if all(s is Reachability.DOWN for s in states.values()):
+        return PairVerdict(Verdict.UNKNOWN, (Reason(
+            "critical", "the console reaches neither appliance: probably the console's own "
+                        "network, not the pair"),))
+    if not prods:
+        return PairVerdict(Verdict.NO_PRODUCTION, (Reason(
+            "critical", "no appliance is asserted production: discovery, reports and backups "
+                        "are off everywhere"),))
+    primary = prods[0]
+    standby = next(n for n in names if n != primary)
+    if states[primary] is Reachability.DOWN:
+        return PairVerdict(Verdict.PRIMARY_DOWN, (Reason(
+            "critical", f"{primary} (production) is down: {views[primary].last_failure}"),),
+            primary, standby)
+    if states[standby] is Reachability.DOWN:
+        return PairVerdict(Verdict.STANDBY_DOWN, (Reason(
+            "warning", f"{standby} (standby) is down: {views[standby].last_failure}: "
+                       "no failover possible"),), primary, standby)
+    reasons: list[Reason] = []
+    for n in names:
+        view = views[n]
+        if view.reachability is Reachability.SUSPECT:
+            if view.recovering:
+                reasons.append(Reason("warning", f"{n} answering again "
+                                      f"({view.consecutive_successes}/{pair.poll.recovery_threshold})"))
+            else:
+                reasons.append(Reason("warning", f"{n} suspect: {view.consecutive_failures}/"
+                                      f"{pair.poll.failure_threshold} failures: {view.last_failure}"))
+        if view.health is not None:
+            reasons.extend(health_findings(n, view.health, pair.thresholds))
+        if view.last is not None and view.last.api_ok is False:
+            reasons.append(Reason("critical" if n == primary else "warning",
+                                  f"{n} main API: {view.last.api_failure}"))
+    primary_health = views[primary].health
+    if primary_health is not None:
+        reasons.extend(backup_findings(primary, primary_health))
+    for appliance in pair.appliances:
+        if appliance.insecure:
+            reasons.append(Reason("warning", f"{appliance.name}: TLS verification is OFF"))
+    if reasons:
+        return PairVerdict(Verdict.DEGRADED, tuple(reasons), primary, standby)
+    return PairVerdict(Verdict.HEALTHY, (), primary, standby)
+
+
+def _source(mode: AssertedMode) -> str:
+    return "declared" if mode.source == "declared" else "set by console"
+
+
+@dataclass(frozen=True)
+class PairSnapshot:
+    """Everything known about one pair after a poll round. Immutable; shared by all views."""
+
+    pair: str
+    round: int
+    at: float
+    views: Mapping[str, ApplianceView]
+    modes: Mapping[str, AssertedMode]
+    desired_production: str
+    verdict: PairVerdict
+    order: tuple[str, ...] = field(default=())  # appliance names in config order

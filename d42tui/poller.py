@@ -1,0 +1,149 @@
+"""Concurrent polling of every appliance of every pair; emits immutable snapshots.
+
+Each pair runs on its own interval; each appliance poll has a hard deadline, so a
+black-holed appliance costs at most `timeout` and never delays the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Awaitable, Callable
+
+from .appliance import ApplianceClient, Failure, FailureKind, PollResult
+from .config import Config, PairConfig
+from .pair import ApplianceView, PairSnapshot, observe, pair_verdict
+from .state import StateStore
+
+Subscriber = Callable[[PairSnapshot], None]
+
+
+class PairPoller:
+    """Polls one pair; `poll_once()` is one round, `run()` repeats it on the interval."""
+
+    def __init__(self, pair: PairConfig, store: StateStore, *,
+                 clock: Callable[[], float] = time.time,
+                 client_factory: Callable[..., ApplianceClient] = ApplianceClient):
+        self.pair = pair
+        self.store = store
+        self.clock = clock
+        self.clients = {a.name: client_factory(a, pair.poll.timeout, clock=clock)
+                        for a in pair.appliances}
+        self.views = {a.name: ApplianceView(a.name) for a in pair.appliances}
+        self._inflight: dict[str, asyncio.Task[PollResult]] = {}
+        self.round = 0
+        self.latest: PairSnapshot | None = None
+
+    async def _poll_one(self, name: str) -> PollResult:
+        task = self._inflight.get(name)
+        if task is not None and not task.done():
+            # Still waiting on the last round's answer: that is a failure of this round too.
+            return PollResult(name, self.clock(), None, None,
+                              Failure(FailureKind.TIMEOUT, "previous poll still unanswered"))
+        task = asyncio.ensure_future(self.clients[name].poll())
+        self._inflight[name] = task
+        deadline = self.pair.poll.timeout + 0.1
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), deadline)
+        except asyncio.TimeoutError:
+            return PollResult(name, self.clock(), None, None,
+                              Failure(FailureKind.TIMEOUT, "no answer in time"))
+
+    async def poll_once(self) -> PairSnapshot:
+        names = [a.name for a in self.pair.appliances]
+        results = await asyncio.gather(*(self._poll_one(n) for n in names))
+        for result in results:
+            self.views[result.appliance] = observe(self.views[result.appliance], result,
+                                                   self.pair.poll)
+        return self.snapshot(advance=True)
+
+    def snapshot(self, advance: bool = False) -> PairSnapshot:
+        """The current picture; re-derived when the asserted modes change between polls."""
+        if advance:
+            self.round += 1
+        desired, modes = self.store.roles(self.pair)
+        views = dict(self.views)
+        snap = PairSnapshot(
+            pair=self.pair.name, round=self.round, at=self.clock(), views=views, modes=modes,
+            desired_production=desired, verdict=pair_verdict(self.pair, views, modes),
+            order=tuple(views))
+        self.latest = snap
+        return snap
+
+    async def aclose(self) -> None:
+        for task in self._inflight.values():
+            task.cancel()
+        await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+        await asyncio.gather(*(c.aclose() for c in self.clients.values()),
+                             return_exceptions=True)
+
+
+class Poller:
+    """All pairs of a config. Subscribers get every snapshot, in the poller's loop."""
+
+    def __init__(self, config: Config, store: StateStore, *,
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] | None = None,
+                 client_factory: Callable[..., ApplianceClient] = ApplianceClient):
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.pairs = {p.name: PairPoller(p, store, clock=clock, client_factory=client_factory)
+                      for p in config.pairs}
+        self._subscribers: list[Subscriber] = []
+        self._wake = {name: asyncio.Event() for name in self.pairs}
+        self.paused = False
+        self._sleep = sleep
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    def _emit(self, snap: PairSnapshot) -> None:
+        for callback in list(self._subscribers):
+            callback(snap)
+
+    async def poll_once(self) -> dict[str, PairSnapshot]:
+        snaps = await asyncio.gather(*(p.poll_once() for p in self.pairs.values()))
+        for snap in snaps:
+            self._emit(snap)
+        return {s.pair: s for s in snaps}
+
+    def poll_now(self) -> None:
+        """Start the next round of every pair at once (the `r` key)."""
+        for event in self._wake.values():
+            event.set()
+
+    def refresh(self, pair: str) -> PairSnapshot:
+        """Re-emit a pair's snapshot after its asserted modes changed (no new poll)."""
+        snap = self.pairs[pair].snapshot()
+        self._emit(snap)
+        return snap
+
+    async def _run_pair(self, poller: PairPoller) -> None:
+        wake = self._wake[poller.pair.name]
+        interval = poller.pair.poll.interval
+        while True:
+            started = time.monotonic()
+            if not self.paused:
+                self._emit(await poller.poll_once())
+            remaining = interval - (time.monotonic() - started)
+            wake.clear()
+            if self._sleep is not None:
+                await self._sleep(max(0.0, remaining))
+                continue
+            if remaining > 0:
+                try:
+                    await asyncio.wait_for(wake.wait(), remaining)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def run(self) -> None:
+        """Poll forever (until cancelled)."""
+        try:
+            await asyncio.gather(*(self._run_pair(p) for p in self.pairs.values()))
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(p.aclose() for p in self.pairs.values()), return_exceptions=True)

@@ -1,0 +1,218 @@
+"""Headless renderings of pair snapshots: the status table, `--json`, and the check line.
+
+The JSON layout is a stable contract (`schema_version`); see docs/status-json.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from .appliance import Failure
+from .config import ApplianceConfig, Config, PairConfig
+from .pair import AssertedMode, ApplianceView, PairSnapshot, Reachability
+
+SCHEMA_VERSION = 1
+NAGIOS = {"ok": (0, "OK"), "warning": (1, "WARNING"), "critical": (2, "CRITICAL"),
+          "unknown": (3, "UNKNOWN")}
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def hhmm(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%H:%M")
+
+
+def mode_text(mode: AssertedMode) -> str:
+    if mode.source == "console" and mode.at is not None:
+        return f"{mode.mode} · set by console {hhmm(mode.at)}"
+    return f"{mode.mode} · declared"
+
+
+def tls_mode(cfg: ApplianceConfig) -> str:
+    if cfg.url.startswith("http://"):
+        return "plain-http"
+    if cfg.tls.fingerprint_sha256:
+        return "pinned"
+    if not cfg.tls.verify:
+        return "insecure"
+    return "ca_file" if cfg.tls.ca_file else "system"
+
+
+def _failure_json(failure: Failure | None) -> dict[str, Any] | None:
+    if failure is None:
+        return None
+    return {"kind": failure.kind.value, "label": failure.kind.label, "detail": failure.detail,
+            "status": failure.status}
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def appliance_json(cfg: ApplianceConfig, view: ApplianceView, mode: AssertedMode,
+                   desired_production: str) -> dict[str, Any]:
+    last = view.last
+    health = view.health
+    return {
+        "name": cfg.name,
+        "url": cfg.url,
+        "desired_role": "production" if cfg.name == desired_production else "standby",
+        "asserted_mode": {"mode": mode.mode, "source": mode.source, "at": iso(mode.at)},
+        "reachability": view.reachability.value,
+        "ok": bool(last and last.ok),
+        "latency_ms": _round(last.latency * 1000) if last and last.latency is not None else None,
+        "consecutive_failures": view.consecutive_failures,
+        "last_good_poll": iso(view.last_good.at) if view.last_good else None,
+        "failure": _failure_json(last.failure if last else None),
+        "tls": tls_mode(cfg),
+        "health": None if health is None else {
+            "cpu_percent": _round(health.cpu_percent),
+            "disk_percent": _round(health.disk_percent),
+            "dbsize_mb": _round(health.dbsize_mb),
+            "mem_free_percent": _round(health.mem_free_percent),
+            "swap_free_percent": _round(health.swap_free_percent),
+            "version": health.version,
+            "backup_level": health.backup_level,
+            "backups": [{"job_name": b.job_name, "text": b.text,
+                         "at": b.at.isoformat(sep=" ") if b.at else None, "level": b.level}
+                        for b in health.backups],
+        },
+        "api": None if last is None or last.api_ok is None else {
+            "ok": last.api_ok, "failure": _failure_json(last.api_failure)},
+    }
+
+
+def pair_json(pair: PairConfig, snap: PairSnapshot) -> dict[str, Any]:
+    v = snap.verdict
+    return {
+        "name": pair.name,
+        "verdict": v.verdict.value,
+        "level": v.level,
+        "reasons": [{"level": r.level, "text": r.text} for r in v.reasons],
+        "desired_production": snap.desired_production,
+        "asserted_production": v.production,
+        "polled_at": iso(snap.at),
+        "appliances": [appliance_json(a, snap.views[a.name], snap.modes[a.name],
+                                      snap.desired_production) for a in pair.appliances],
+    }
+
+
+def status_json(config: Config, snaps: dict[str, PairSnapshot], now: float) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "generated_at": iso(now),
+            "pairs": [pair_json(p, snaps[p.name]) for p in config.pairs if p.name in snaps]}
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
+def reach_text(view: ApplianceView) -> str:
+    text = f"{view.reachability.glyph} {view.reachability.value}"
+    if view.reachability in (Reachability.DOWN, Reachability.SUSPECT) and view.last_failure:
+        text += f" ({view.last_failure.kind.label})"
+    return text
+
+
+def latency_text(view: ApplianceView) -> str:
+    last = view.last
+    return "-" if last is None or last.latency is None else f"{last.latency * 1000:.0f} ms"
+
+
+def backup_text(view: ApplianceView) -> str:
+    health = view.health
+    if health is None:
+        return "-"
+    if not health.backups:
+        return "no backup jobs"
+    job = health.backups[0]
+    when = job.at.strftime("%m-%d %H:%M") if job.at else "?"
+    return f"{job.text[:24]} @ {when}"
+
+
+def status_table(config: Config, snaps: dict[str, PairSnapshot]) -> str:
+    lines: list[str] = []
+    for pair in config.pairs:
+        snap = snaps.get(pair.name)
+        if snap is None:
+            continue
+        lines.append(f"PAIR {pair.name}: {snap.verdict.verdict.value}")
+        for reason in snap.verdict.reasons:
+            lines.append(f"  ! {reason.level.upper()}: {reason.text}")
+        header = ("APPLIANCE", "MODE", "STATE", "LATENCY", "CPU", "MEM FREE", "DISK", "DB",
+                  "BACKUP")
+        rows = [header]
+        for a in pair.appliances:
+            view = snap.views[a.name]
+            h = view.health
+            rows.append((a.name, mode_text(snap.modes[a.name]), reach_text(view),
+                         latency_text(view), _pct(h.cpu_percent if h else None),
+                         _pct(h.mem_free_percent if h else None),
+                         _pct(h.disk_percent if h else None),
+                         "-" if not h or h.dbsize_mb is None else f"{h.dbsize_mb:.0f} MB",
+                         backup_text(view)))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        for row in rows:
+            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _perf_label(name: str) -> str:
+    return "'" + name.replace("'", "") + "'"
+
+
+def perfdata(pair: PairConfig, snap: PairSnapshot) -> list[str]:
+    out: list[str] = []
+    t = pair.thresholds
+    for a in pair.appliances:
+        view = snap.views[a.name]
+        last = view.last
+        if last is not None and last.latency is not None:
+            out.append(f"{_perf_label(a.name + '_latency')}={last.latency:.3f}s;;;0")
+        out.append(f"{_perf_label(a.name + '_up')}={1 if last and last.ok else 0};;;0;1")
+        h = view.health if last and last.ok else None
+        if h is None:
+            continue
+        if h.cpu_percent is not None:
+            out.append(f"{_perf_label(a.name + '_cpu')}={h.cpu_percent:.1f}%;"
+                       f"{t.cpu_percent[0]:g};{t.cpu_percent[1]:g};0;100")
+        if h.disk_percent is not None:
+            out.append(f"{_perf_label(a.name + '_disk')}={h.disk_percent:.1f}%;"
+                       f"{t.disk_percent[0]:g};{t.disk_percent[1]:g};0;100")
+        if h.dbsize_mb is not None:
+            out.append(f"{_perf_label(a.name + '_dbsize')}={h.dbsize_mb:.0f}MB;"
+                       f"{t.dbsize_mb[0]:g};{t.dbsize_mb[1]:g};0")
+        if h.mem_free_percent is not None:
+            out.append(f"{_perf_label(a.name + '_mem_free')}={h.mem_free_percent:.1f}%;"
+                       f"{t.memory_free_percent[0]:g}:;{t.memory_free_percent[1]:g}:;0;100")
+    return out
+
+
+def check_line(config: Config, snaps: dict[str, PairSnapshot]) -> tuple[int, str]:
+    """One monitoring-plugin status line and its exit code, worst pair first."""
+    order = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
+    parts, perf, worst = [], [], "ok"
+    for pair in config.pairs:
+        snap = snaps.get(pair.name)
+        if snap is None:
+            continue
+        level = "unknown" if snap.verdict.verdict.value == "UNKNOWN" else snap.verdict.level
+        if order[level] > order[worst]:
+            worst = level
+        summary = ", ".join(f"{a.name} {snap.modes[a.name].mode} "
+                            f"{snap.views[a.name].reachability.value}"
+                            + (f" {latency_text(snap.views[a.name])}".replace(" ms", "ms")
+                               if snap.views[a.name].reachability is Reachability.UP else "")
+                            for a in pair.appliances)
+        text = snap.verdict.headline if snap.verdict.reasons else snap.verdict.verdict.value
+        parts.append(f"{pair.name} {text} ({summary})")
+        perf.extend(perfdata(pair, snap))
+    code, word = NAGIOS[worst]
+    line = f"D42 PAIR {word} - {'; '.join(parts)}"
+    line = " ".join(line.replace("|", "/").split())
+    return code, f"{line} | {' '.join(perf)}" if perf else line

@@ -1,0 +1,117 @@
+"""The local state file: desired roles and asserted modes, written atomically (0600).
+
+The appliance cannot tell its mode, so what the console last asserted is kept
+here; the console, the CLI and the watcher share it under a file lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from .config import PairConfig
+from .pair import AssertedMode
+
+STATE_VERSION = 1
+
+
+class StateStore:
+    """`state.json` in the state dir. Readers tolerate a missing or damaged file."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.path = directory / "state.json"
+        self._lock_path = directory / "state.lock"
+        self._cache: dict[str, Any] | None = None
+        self._cache_key: tuple[int, int] | None = None
+
+    def _ensure_dir(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self._ensure_dir()
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def read(self) -> dict[str, Any]:
+        """The whole state; re-read from disk only when the file changed."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return {"version": STATE_VERSION, "pairs": {}}
+        key = (st.st_mtime_ns, st.st_size)
+        if self._cache is not None and key == self._cache_key:
+            return self._cache
+        try:
+            data = json.loads(self.path.read_text())
+            if not isinstance(data, dict) or not isinstance(data.get("pairs"), dict):
+                raise ValueError("not a d42tui state file")
+        except (OSError, ValueError):
+            data = {"version": STATE_VERSION, "pairs": {}}
+        self._cache, self._cache_key = data, key
+        return data
+
+    def update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Read-modify-write under the lock; the new file replaces the old atomically."""
+        with self._locked():
+            self._cache = None
+            data = json.loads(json.dumps(self.read()))  # a private copy to change
+            change(data)
+            data["version"] = STATE_VERSION
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".state.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w") as fh:
+                    json.dump(data, fh, indent=1, sort_keys=True)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            self._cache = None
+            return data
+
+    # --- roles -------------------------------------------------------------
+
+    def roles(self, pair: PairConfig) -> tuple[str, dict[str, AssertedMode]]:
+        """Desired production and asserted modes; the config's declaration until the console acts."""
+        names = [a.name for a in pair.appliances]
+        entry = self.read()["pairs"].get(pair.name, {})
+        desired = entry.get("desired_production")
+        if desired not in names:
+            desired = pair.production
+        modes: dict[str, AssertedMode] = {}
+        recorded = entry.get("modes", {}) if isinstance(entry.get("modes"), dict) else {}
+        for name in names:
+            rec = recorded.get(name)
+            if (isinstance(rec, dict) and rec.get("mode") in ("production", "standby")
+                    and isinstance(rec.get("at"), (int, float))):
+                modes[name] = AssertedMode(rec["mode"], "console", float(rec["at"]))
+            else:
+                modes[name] = AssertedMode("production" if name == pair.production else "standby")
+        return desired, modes
+
+    def record_mode(self, pair: str, appliance: str, mode: str, at: float) -> None:
+        """An appliance answered 200 to a mode POST from this console."""
+        def change(data: dict[str, Any]) -> None:
+            entry = data["pairs"].setdefault(pair, {})
+            entry.setdefault("modes", {})[appliance] = {"mode": mode, "at": at}
+        self.update(change)
+
+    def set_desired_production(self, pair: str, appliance: str) -> None:
+        def change(data: dict[str, Any]) -> None:
+            data["pairs"].setdefault(pair, {})["desired_production"] = appliance
+        self.update(change)

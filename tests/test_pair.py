@@ -1,0 +1,129 @@
+"""The pure pair model: hysteresis and verdicts over snapshots, no I/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from d42tui.appliance import Failure, FailureKind, PollResult
+from d42tui.config import parse_config
+from d42tui.health import parse_health
+from d42tui.pair import (AssertedMode, ApplianceView, Reachability, Verdict, observe,
+                         pair_verdict)
+from d42tui.state import StateStore
+
+from .test_config import GOOD
+from .test_health import DOC_EXAMPLE
+
+PAIR = parse_config(yaml.safe_dump(GOOD), Path("c.yaml")).pairs[0]
+POLL = PAIR.poll  # failure 3, recovery 2
+GOOD_BACKUP = {**DOC_EXAMPLE, "backup_status": [
+    {"id": 1, "job_name": "nightly", "status": "good\n @ 2026-11-26 08:00:00"}]}
+
+
+def ok(name="d42-a", at=0.0, **health):
+    return PollResult(name, at, 0.01, parse_health({**GOOD_BACKUP, **health}), None)
+
+
+def fail(name="d42-a", at=0.0, kind=FailureKind.REFUSED):
+    return PollResult(name, at, None, None, Failure(kind))
+
+
+def fold(results, name="d42-a"):
+    view = ApplianceView(name)
+    states = []
+    for r in results:
+        view = observe(view, r, POLL)
+        states.append(view.reachability)
+    return view, states
+
+
+def test_failures_go_suspect_then_down_after_threshold():
+    view, states = fold([ok(), fail(), fail(), fail(), fail()])
+    assert states == [Reachability.UP, Reachability.SUSPECT, Reachability.SUSPECT,
+                      Reachability.DOWN, Reachability.DOWN]
+    assert view.consecutive_failures == 4 and view.last_failure.kind is FailureKind.REFUSED
+
+
+def test_recovery_needs_m_successes_and_notes_the_return():
+    view, states = fold([fail(), fail(), fail(), ok(at=10), ok(at=11), ok(at=12)])
+    assert states[3:] == [Reachability.SUSPECT, Reachability.UP, Reachability.UP]
+    assert view.came_back_at == 11 and not view.recovering
+
+
+def test_flapping_never_reaches_down():
+    _, states = fold([ok(), fail()] * 20)
+    assert Reachability.DOWN not in states
+
+
+def views(a: Reachability, b: Reachability, **health):
+    def make(name, state):
+        seq = {Reachability.UP: [ok(name, **health)],
+               Reachability.DOWN: [fail(name)] * 3,
+               Reachability.SUSPECT: [ok(name), fail(name)],
+               Reachability.UNKNOWN: []}[state]
+        return fold(seq, name)[0]
+    return {"d42-a": make("d42-a", a), "d42-b": make("d42-b", b)}
+
+
+DECLARED = {"d42-a": AssertedMode("production"), "d42-b": AssertedMode("standby")}
+UP, DOWN, SUSPECT, UNK = (Reachability.UP, Reachability.DOWN, Reachability.SUSPECT,
+                          Reachability.UNKNOWN)
+
+
+@pytest.mark.parametrize("a,b,modes,verdict,level", [
+    (UP, UP, DECLARED, Verdict.HEALTHY, "ok"),
+    (SUSPECT, UP, DECLARED, Verdict.DEGRADED, "warning"),
+    (DOWN, UP, DECLARED, Verdict.PRIMARY_DOWN, "critical"),
+    (UP, DOWN, DECLARED, Verdict.STANDBY_DOWN, "warning"),
+    (DOWN, DOWN, DECLARED, Verdict.UNKNOWN, "critical"),
+    (UNK, UNK, DECLARED, Verdict.UNKNOWN, "warning"),
+    (UP, UP, {"d42-a": AssertedMode("standby"), "d42-b": AssertedMode("standby")},
+     Verdict.NO_PRODUCTION, "critical"),
+    (UP, UP, {"d42-a": AssertedMode("production"), "d42-b": AssertedMode("production", "console", 5.0)},
+     Verdict.SPLIT_BRAIN, "critical"),
+    (UP, DOWN, {"d42-a": AssertedMode("standby", "console", 1.0),
+                "d42-b": AssertedMode("production", "console", 1.0)},
+     Verdict.PRIMARY_DOWN, "critical"),
+])
+def test_verdicts(a, b, modes, verdict, level):
+    v = pair_verdict(PAIR, views(a, b), modes)
+    assert v.verdict is verdict
+    assert v.level == level
+
+
+def test_unknown_says_it_is_probably_the_console():
+    v = pair_verdict(PAIR, views(DOWN, DOWN), DECLARED)
+    assert "console's own network" in v.reasons[0].text
+
+
+def test_thresholds_and_backup_make_degraded_with_reasons():
+    v = pair_verdict(PAIR, views(UP, UP, cpu_used_percent="97.2", disk_used_percent="65"), DECLARED)
+    assert v.verdict is Verdict.DEGRADED and v.level == "critical"
+    texts = [r.text for r in v.reasons]
+    assert any("CPU 97% ≥ 95%" in t for t in texts)
+    assert any("disk 65% ≥ 60%" in t for t in texts)
+    failing = {"backup_status": [{"id": 1, "job_name": "nightly",
+                                  "status": "File send failed :[Errno 2]\n @ 2026-11-26 08:00:00"}]}
+    v = pair_verdict(PAIR, views(UP, UP, **failing), DECLARED)
+    assert any("backup 'nightly': File send failed" in r.text for r in v.reasons)
+
+
+def test_state_store_roles_roundtrip(tmp_path):
+    store = StateStore(tmp_path / "st")
+    desired, modes = store.roles(PAIR)
+    assert desired == "d42-a" and modes["d42-a"] == AssertedMode("production")
+    store.record_mode("main", "d42-b", "production", 1000.0)
+    store.set_desired_production("main", "d42-b")
+    desired, modes = StateStore(tmp_path / "st").roles(PAIR)
+    assert desired == "d42-b"
+    assert modes["d42-b"] == AssertedMode("production", "console", 1000.0)
+    assert (tmp_path / "st" / "state.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_state_store_survives_a_damaged_file(tmp_path):
+    (tmp_path / "state.json").write_text("{not json")
+    desired, _ = StateStore(tmp_path).roles(PAIR)
+    assert desired == "d42-a"
