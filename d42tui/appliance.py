@@ -13,8 +13,9 @@ import hashlib
 import json
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -154,7 +155,19 @@ def _status_failure(response: httpx.Response, body: Any) -> Failure:
     return Failure(FailureKind.HTTP_ERROR, f"HTTP {code} {text}".strip(), code)
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
 def classify_exception(exc: BaseException) -> Failure:
+    chain = _causes(exc)
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return Failure(FailureKind.REFUSED, "nothing listens on the port")
     if isinstance(exc, PinMismatch):
         return Failure(FailureKind.PIN_MISMATCH, str(exc))
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException)):
@@ -214,7 +227,7 @@ class ApplianceClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def __aenter__(self) -> "ApplianceClient":
+    async def __aenter__(self) -> ApplianceClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

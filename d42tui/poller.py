@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from .appliance import ApplianceClient, Failure, FailureKind, PollResult
 from .config import Config, PairConfig
@@ -45,7 +45,7 @@ class PairPoller:
         deadline = self.pair.poll.timeout + 0.1
         try:
             return await asyncio.wait_for(asyncio.shield(task), deadline)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return PollResult(name, self.clock(), None, None,
                               Failure(FailureKind.TIMEOUT, "no answer in time"))
 
@@ -65,7 +65,7 @@ class PairPoller:
         views = dict(self.views)
         snap = PairSnapshot(
             pair=self.pair.name, round=self.round, at=self.clock(), views=views, modes=modes,
-            desired_production=desired, verdict=pair_verdict(self.pair, views, modes),
+            desired_production=desired, verdict=pair_verdict(self.pair, views, modes, desired),
             order=tuple(views))
         self.latest = snap
         return snap
@@ -135,7 +135,7 @@ class Poller:
             if remaining > 0:
                 try:
                     await asyncio.wait_for(wake.wait(), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     async def run(self) -> None:
