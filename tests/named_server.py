@@ -1,7 +1,6 @@
 """A real BIND 9 `named` on loopback for tests: a primary zone open to TSIG updates.
 
-Import the `named` fixture into a test module (`from tests.named_server import named`);
-`start_named(directory)` is the same server as a context manager for other scopes.
+Use the `named` fixture (`from tests.named_server import named`) or `start_named(directory)`.
 """
 
 from __future__ import annotations

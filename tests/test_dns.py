@@ -20,6 +20,8 @@ from d42tui.dns import (DnsConfig, DnsSwitchResult, DnsUpdateResult, dns_mismatc
 from d42tui.dns.rfc2136 import Rfc2136Updater
 from tests.named_server import NamedServer, free_port, named  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.realserver("named")
+
 TARGETS = {"d42-a": "10.0.0.1", "d42-b": "10.0.0.2"}
 
 

@@ -1,7 +1,6 @@
 """The `command` backend: an external program (argv, no shell) makes the DNS change.
 
-It gets name, type, old, new and TTL as arguments and as D42_DNS_* variables. Exit 0 is
-done (verification then decides), non-zero failed, killed at the timeout unknown.
+Exit 0 is done (verification then decides), non-zero failed, killed at the timeout unknown.
 """
 
 from __future__ import annotations

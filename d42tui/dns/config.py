@@ -1,7 +1,6 @@
 """The `dns:` section of a pair: service name, record type, targets, servers and backend.
 
-Values are normalised on load (IPv6 compressed, names lower-case without the final
-dot), so the rest of the package compares answers with plain string equality.
+Values are normalised on load, so the rest of the package compares answers as plain strings.
 """
 
 from __future__ import annotations

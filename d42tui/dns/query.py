@@ -1,7 +1,6 @@
 """Ask the authoritative servers directly what the service name points at, and judge it.
 
-No recursion and no cache: each configured server is asked on its own, and every way
-of not getting an answer becomes an error kind the board can show next to the name.
+No recursion, no cache; every way of not getting an answer is an error kind for the board.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """RFC 2136 dynamic update over TCP, signed with TSIG and guarded by a prerequisite.
 
-The rrset is replaced only if it still holds what the console last saw, so two consoles
-(or a human with nsupdate) cannot silently overwrite each other's change.
+The rrset is replaced only if it still holds what the console last saw (no lost update).
 """
 
 from __future__ import annotations

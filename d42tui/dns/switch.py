@@ -1,7 +1,6 @@
 """Point the service name at a new value: read it, update with a prerequisite, verify.
 
-The decisions (start or not, what an update result means, how verification ends) are
-pure functions; `switch` does the I/O around them and never raises for the network.
+The decisions are pure functions; `switch` does the I/O around them and returns a result.
 """
 
 from __future__ import annotations
