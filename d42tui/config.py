@@ -27,7 +27,7 @@ from pydantic import (
 
 from .backup.config import BackupConfig
 from .configtypes import Duration, StrictModel, check_one_secret, pick_secret
-from .dns.config import DnsConfig
+from .dns.config import DnsConfig, check_targets, dns_warnings
 from .secrets import Secret, literal_file_is_exposed
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -238,6 +238,8 @@ class PairConfig(StrictModel):
         if self.production not in names:
             raise ValueError(f"@production: '{self.production}' is not one of this pair's "
                              f"appliances ({', '.join(names)})")
+        if self.dns is not None and (problem := check_targets(self.dns, names)):
+            raise ValueError(problem)
         return self
 
     @property
@@ -375,6 +377,8 @@ def config_warnings(config: Config, path: Path) -> list[str]:
     out: list[str] = []
     literal = False
     for i, pair in enumerate(config.pairs):
+        if pair.dns is not None:
+            out.extend(f"{path}: pairs[{i}].dns.{w}" for w in dns_warnings(pair.dns))
         for j, appliance in enumerate(pair.appliances):
             key = f"pairs[{i}].appliances[{j}]"
             if appliance.password is not None or (appliance.api and appliance.api.password):

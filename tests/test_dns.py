@@ -15,10 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from d42tui.dns import (DnsConfig, DnsSwitchResult, DnsUpdateResult, dns_mismatch, dns_summary,
-                        make_backend, query, switch, which_appliance)
+from d42tui.dns import (
+    DnsConfig,
+    DnsSwitchResult,
+    DnsUpdateResult,
+    dns_mismatch,
+    dns_summary,
+    make_backend,
+    query,
+    switch,
+    which_appliance,
+)
 from d42tui.dns.rfc2136 import Rfc2136Updater
-from tests.named_server import NamedServer, free_port, named  # noqa: F401  (fixture)
+from tests.named_server import NamedServer, free_port
 
 pytestmark = pytest.mark.realserver("named")
 
@@ -403,7 +412,7 @@ async def test_the_tsig_secret_never_appears_in_results_reprs_or_logs(named, cap
     named.set_record("10.0.0.7")
     seen.append(await make_backend(by_env).update(("10.0.0.1",), "10.0.0.2"))
     results = [r for r in seen if isinstance(r, (DnsSwitchResult, DnsUpdateResult))]
-    assert [getattr(r, "outcome") for r in results] == [
+    assert [r.outcome for r in results] == [
         "done", "done", "refused", "failed", "prerequisite-failed"]
     assert "is not base64" in results[3].text
     texts = [repr(x) for x in seen] + [str(x) for x in seen]

@@ -200,9 +200,9 @@ def test_warnings_for_long_ttl_unsigned_updates_and_weak_algorithms():
 
 
 def test_targets_must_name_the_pairs_appliances():
-    dns = load(section(targets={"d42-a": "192.0.2.10", "d42-c": "192.0.2.30"}))
-    assert check_targets(dns, ["d42-a", "d42-b"]) == (
-        "@dns.targets: d42-c is not one of this pair's appliances (d42-a, d42-b)")
+    assert errors(section(targets={"d42-a": "192.0.2.10", "d42-c": "192.0.2.30"})) == [
+        "d42.yaml: pairs[0].dns.targets: d42-c is not one of this pair's appliances "
+        "(d42-a, d42-b)"]
     assert check_targets(load(GOOD), ["d42-a", "d42-b"]) is None
 
 

@@ -4,10 +4,16 @@ The CLI and the TUI use only these names; the modules behind them are the machin
 """
 
 from .backend import DnsBackend, DnsUpdateResult, UpdateOutcome, make_backend
-from .config import (CommandBackend, DnsConfig, Endpoint, Rfc2136Backend, check_targets,
-                     dns_warnings, normalize_value)
-from .query import (DnsAnswer, ServerAnswer, dns_mismatch, dns_summary, query,
-                    which_appliance)
+from .config import (
+                     CommandBackend,
+                     DnsConfig,
+                     Endpoint,
+                     Rfc2136Backend,
+                     check_targets,
+                     dns_warnings,
+                     normalize_value,
+)
+from .query import DnsAnswer, ServerAnswer, dns_mismatch, dns_summary, query, which_appliance
 from .switch import DnsSwitchResult, SwitchOutcome, resolve_target, switch
 
 __all__ = [

@@ -91,7 +91,7 @@ class CommandUpdater:
         readers = asyncio.gather(_read_tail(proc.stdout, out), _read_tail(proc.stderr, err))
         try:
             code = await asyncio.wait_for(proc.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             _kill_group(proc.pid)
             await proc.wait()
             await _drain(readers)
@@ -129,5 +129,5 @@ async def _drain(readers: asyncio.Future[list[None]]) -> None:
     """Let the readers reach end of file; a grandchild holding a pipe must not hang us."""
     try:
         await asyncio.wait_for(readers, 2)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass

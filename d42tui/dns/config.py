@@ -9,10 +9,16 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import (Field, SecretStr, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ..configtypes import Duration, StrictModel, check_one_secret, pick_secret
@@ -144,7 +150,7 @@ class Rfc2136Backend(StrictModel):
         return name
 
     @model_validator(mode="after")
-    def _key(self) -> "Rfc2136Backend":
+    def _key(self) -> Rfc2136Backend:
         check_one_secret(self, "secret")
         has_secret = pick_secret(self, "secret") is not None
         if self.key_name and not has_secret:
@@ -176,12 +182,12 @@ class CommandBackend(StrictModel):
         return value
 
     @model_validator(mode="after")
-    def _timeout(self) -> "CommandBackend":
+    def _timeout(self) -> CommandBackend:
         _check_timeout(self.timeout, "timeout", 0.1, 3600)
         return self
 
 
-Backend = Annotated[Union[Rfc2136Backend, CommandBackend], Field(discriminator="kind")]
+Backend = Annotated[Rfc2136Backend | CommandBackend, Field(discriminator="kind")]
 
 
 class DnsConfig(StrictModel):
@@ -199,7 +205,7 @@ class DnsConfig(StrictModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _readable_errors(cls, data: Any, handler: Any) -> "DnsConfig":
+    def _readable_errors(cls, data: Any, handler: Any) -> DnsConfig:
         try:
             return handler(data)
         except ValidationError as exc:
@@ -258,7 +264,7 @@ class DnsConfig(StrictModel):
         return out
 
     @model_validator(mode="after")
-    def _timing(self) -> "DnsConfig":
+    def _timing(self) -> DnsConfig:
         _check_timeout(self.verify_timeout, "verify_timeout", 1, 600)
         _check_timeout(self.query_timeout, "query_timeout", 0.1, 60)
         _check_timeout(self.verify_interval, "verify_interval", 0.1, 60)

@@ -159,7 +159,7 @@ async def ask(endpoint: Endpoint, name: str, rtype: str, timeout: float) -> Serv
     server = str(endpoint)
     try:
         where = await asyncio.wait_for(resolve_endpoint(endpoint), timeout)
-    except (OSError, asyncio.TimeoutError, IndexError):
+    except (TimeoutError, OSError, IndexError):
         return ServerAnswer(server, error="unresolvable",
                             error_text=f"cannot resolve the server name {endpoint.host}")
     query = dns.message.make_query(name, rtype)
