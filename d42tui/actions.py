@@ -19,6 +19,7 @@ class ActionKind(str, enum.Enum):
     FAILOVER = "failover"
     FAILBACK = "failback"
     REASSERT = "reassert"
+    DNS_SET = "dns-set"
 
 
 MUTATING_ACTIONS = frozenset(ActionKind)
@@ -26,18 +27,29 @@ MUTATING_ACTIONS = frozenset(ActionKind)
 
 @dataclass(frozen=True)
 class Step:
-    """One `POST appliancemode` (or, later, a DNS change) in a plan."""
+    """One `POST appliancemode`, or the DNS switch, in a plan."""
 
     appliance: str
-    mode: str
-    url: str
+    mode: str  # "production" / "standby"; for a DNS step the record's new value
+    url: str  # the appliance URL; for a DNS step the service name
     required: bool = True  # a best-effort step (demote a dead old primary) may be skipped
     only_if_answering: bool = False
+    kind: str = "mode"  # "mode" | "dns"
 
     @property
     def text(self) -> str:
+        if self.kind == "dns":
+            return (f"DNS: point {self.url} at {self.appliance} ({self.mode}), then verify at the "
+                    "authoritative servers")
         cond = " (if it answers)" if self.only_if_answering else ""
         return f"POST appliance_mode={self.mode} to {self.appliance} ({self.url}){cond}"
+
+
+def dns_step(pair: PairConfig, appliance: str) -> Step | None:
+    """The DNS step towards `appliance`, when the pair has a DNS target for it."""
+    if pair.dns is None or appliance not in pair.dns.targets:
+        return None
+    return Step(appliance, pair.dns.targets[appliance], pair.dns.name, kind="dns")
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,7 @@ class Plan:
     new_production: str | None = None  # desired production after success
     summary: str = ""
     situation: tuple[str, ...] = field(default=())  # the pair as it is now, one line each
+    dns_expected: tuple[str, ...] | None = None  # the record as the operator saw it
 
     @property
     def refused(self) -> bool:
@@ -210,17 +223,44 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
     elif not _answers(snap, new):
         refusal = f"{new} does not answer ({snap.views[new].reachability.value}): nothing to fail over to"
     old_answers = _answers(snap, old)
+    dns = dns_step(pair, new)
+    dns_steps = (dns,) if dns else ()
     if old_answers:
         # Demote first: never two productions by the console's doing.
-        steps = (Step(old, "standby", url[old]), Step(new, "production", url[new]))
+        steps = (Step(old, "standby", url[old]), Step(new, "production", url[new]), *dns_steps)
         if kind is ActionKind.FAILOVER and modes[old] == "production":
             warnings.append(f"{old} (production) still answers: this is a planned switchover; "
                             f"{old} is demoted first, then {new} promoted")
     else:
         steps = (Step(new, "production", url[new]),
-                 Step(old, "standby", url[old], required=False, only_if_answering=True))
+                 Step(old, "standby", url[old], required=False, only_if_answering=True),
+                 *dns_steps)
         warnings.append(f"{old} does not answer: it is not fenced; when it returns the console "
                         "offers to re-assert standby on it")
     return Plan(kind, target=new, steps=steps, warnings=tuple(warnings), refusal=refusal,
                 forceable=forceable, force_risk=risk, new_production=new,
                 summary=f"make {new} production, {old} standby", **base)
+
+
+def plan_dns(pair: PairConfig, snap: PairSnapshot, to: str, current: tuple[str, ...],
+             current_text: str = "") -> Plan:
+    """Point the pair's service name at an appliance (or a typed value)."""
+    from .dns import resolve_target, which_appliance
+
+    assert pair.dns is not None
+    value = resolve_target(pair.dns, to)  # ValueError with an operator message
+    target = which_appliance(pair.dns, (value,)) or value
+    warnings = []
+    production = snap.verdict.production
+    if target != production:
+        warnings.append(f"{target} is not the asserted production appliance "
+                        f"({production or 'none'}): clients will reach a standby")
+    if current == (value,):
+        warnings.append(f"{pair.dns.name} already answers {value}: this re-sends it")
+    situation = (*_situation(pair, snap, None), f"DNS now: {current_text or ', '.join(current) or 'no record'}")
+    return Plan(ActionKind.DNS_SET, pair.name, target=pair.dns.name,
+                steps=(Step(target, value, pair.dns.name, kind="dns"),),
+                picture=picture_of(snap), warnings=tuple(warnings),
+                summary=f"point {pair.dns.name} {pair.dns.type} at {target} ({value}), "
+                        f"TTL {pair.dns.ttl}s", situation=situation,
+                dns_expected=current)

@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_actions import add_action_parsers
 
     add_action_parsers(sub)
+    from .cli_dns import add_dns_parsers
+
+    add_dns_parsers(sub)
 
     sub.add_parser("simulate", help="run a simulated pair (see `d42tui simulate --help`)",
                    add_help=False)

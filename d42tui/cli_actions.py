@@ -114,39 +114,7 @@ async def _act(args: argparse.Namespace, config, kind: ActionKind, target: str |
         print(f"polling pair {pair.name}…", flush=True)
         snap = await poller.pairs[pair.name].poll_once()
         plan = plan_action(kind, pair, snap, target)
-        print("\n".join(plan.lines()))
-        if plan.refused and not (args.force and plan.forceable):
-            result = runner.refuse(plan, "refused", plan.refusal, args.force)
-            return result.exit_code
-        if args.dry_run:
-            print("dry run: nothing was sent.")
-            return 0
-        if not plan.steps:
-            return 0
-        if not args.yes:
-            if not sys.stdin.isatty():
-                runner.refuse(plan, "cancelled", "no confirmation: not a terminal and no --yes")
-                print("not confirmed: stdin is not a terminal (pass --yes in scripts)", file=sys.stderr)
-                return 1
-            typed = _ask(f"Type the appliance name ({plan.target}) to confirm: ")
-            if typed != plan.target:
-                runner.refuse(plan, "cancelled", f"confirmation did not match ({typed!r})")
-                print("cancelled: nothing was sent.")
-                return 1
-            if plan.refused:
-                print(f"RISK: {plan.force_risk}")
-                if _ask("Type FORCE to override the refusal: ") != "FORCE":
-                    runner.refuse(plan, "cancelled", "force not confirmed", True)
-                    print("cancelled: nothing was sent.")
-                    return 1
-        result = await runner.run(plan, force=args.force,
-                                  progress=lambda text: print(f"… {text}", flush=True))
-        for step in result.steps:
-            print(f"  {step.step.appliance} → {step.step.mode}: {step.outcome}: {step.message}")
-        for warning in result.warnings:
-            print(f"WARNING: {warning}")
-        print(f"{result.outcome.upper()}: {result.detail}")
-        return result.exit_code
+        return await confirm_and_run(args, runner, plan)
     finally:
         await poller.aclose()
 
@@ -180,3 +148,40 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(f"{row.time[:19]}  {row.user}@{row.host}  {row.pair}  {row.action} {row.target}"
               f"{forced}  → {row.result}: {row.detail}")
     return 0
+
+
+async def confirm_and_run(args: argparse.Namespace, runner, plan) -> int:
+    """Print the plan, refuse or confirm (typed name; FORCE for an override), run, report."""
+    force = getattr(args, "force", False)
+    print("\n".join(plan.lines()))
+    if plan.refused and not (force and plan.forceable):
+        return runner.refuse(plan, "refused", plan.refusal, force).exit_code
+    if args.dry_run:
+        print("dry run: nothing was sent.")
+        return 0
+    if not plan.steps:
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            runner.refuse(plan, "cancelled", "no confirmation: not a terminal and no --yes")
+            print("not confirmed: stdin is not a terminal (pass --yes in scripts)", file=sys.stderr)
+            return 1
+        typed = _ask(f"Type the name ({plan.target}) to confirm: ")
+        if typed != plan.target:
+            runner.refuse(plan, "cancelled", f"confirmation did not match ({typed!r})")
+            print("cancelled: nothing was sent.")
+            return 1
+        if plan.refused:
+            print(f"RISK: {plan.force_risk}")
+            if _ask("Type FORCE to override the refusal: ") != "FORCE":
+                runner.refuse(plan, "cancelled", "force not confirmed", True)
+                print("cancelled: nothing was sent.")
+                return 1
+    result = await runner.run(plan, force=force,
+                              progress=lambda text: print(f"… {text}", flush=True))
+    for step in result.steps:
+        print(f"  {step.step.text}: {step.outcome}: {step.message}")
+    for warning in result.warnings:
+        print(f"WARNING: {warning}")
+    print(f"{result.outcome.upper()}: {result.detail}")
+    return result.exit_code

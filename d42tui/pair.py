@@ -224,6 +224,15 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
     return PairVerdict(Verdict.HEALTHY, (), primary, standby)
 
 
+def effective_production(desired: str, modes: Mapping[str, AssertedMode]) -> str | None:
+    """The appliance that should be serving: the desired one if asserted production, else
+    the only asserted production (an unfenced old primary does not count over the desired)."""
+    prods = [n for n, m in modes.items() if m.mode == "production"]
+    if desired in prods:
+        return desired
+    return prods[0] if len(prods) == 1 else None
+
+
 def _source(mode: AssertedMode) -> str:
     return "declared" if mode.source == "declared" else "set by console"
 

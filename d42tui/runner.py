@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .actions import Plan, Step, picture_changes, picture_of, plan_action
+from .actions import ActionKind, Plan, Step, picture_changes, picture_of, plan_action
 from .audit import JsonlLog, new_action_id
 from .config import Config
 from .poller import Poller
@@ -132,6 +132,27 @@ class ActionRunner:
         finally:
             self._busy.discard(plan.pair)
 
+    async def _dns(self, action_id: str, plan: Plan, step: Step) -> StepResult:
+        from .dns import switch
+
+        cfg = self.config.pair(plan.pair).dns
+        assert cfg is not None
+        to = step.appliance if step.appliance in cfg.targets else step.mode
+        try:
+            result = await switch(cfg, to, pair=plan.pair, expected_old=plan.dns_expected)
+        except ValueError as exc:
+            return StepResult(step, "failed", str(exc))
+        outcome = {"done": "done", "unknown": "unknown"}.get(result.outcome, "failed")
+        message = result.text
+        if outcome != "done":
+            message += f" Retry with: {result.retry_command}"
+        self._record("step", action_id, plan,
+                     request=f"DNS {result.name} {result.type} "
+                             f"{', '.join(result.old_values) or '(none)'} → {result.new_value}",
+                     outcome=result.outcome, message=result.text,
+                     retry_command=result.retry_command if outcome != "done" else None)
+        return StepResult(step, outcome, message)
+
     async def _run_locked(self, action_id: str, plan: Plan, force: bool,
                           say: Progress) -> ActionResult:
         pair_cfg = self.config.pair(plan.pair)
@@ -146,13 +167,32 @@ class ActionRunner:
             return self._close(action_id, plan, "cancelled",
                                "the situation changed since the plan was shown: "
                                + "; ".join(changes) + ". Nothing was sent.", changes=changes)
-        fresh = plan_action(plan.action, pair_cfg, snap, plan.target)
+        fresh = plan if plan.action is ActionKind.DNS_SET else plan_action(
+            plan.action, pair_cfg, snap, plan.target)
         if fresh.refused and not (force and fresh.forceable):
             hint = " (it can be forced)" if fresh.forceable else ""
             return self._close(action_id, plan, "refused", f"{fresh.refusal}{hint}. Nothing was sent.")
         results: list[StepResult] = []
         warnings: list[str] = []
+        roles_marked = False
         for step in fresh.steps:
+            if step.kind == "dns":
+                if fresh.new_production and not roles_marked:
+                    # The promotion stands whatever DNS does next.
+                    self.store.set_desired_production(plan.pair, fresh.new_production)
+                    roles_marked = True
+                say(f"switching DNS {step.url} to {step.appliance}")
+                result = await self._dns(action_id, plan, step)
+                results.append(result)
+                if result.outcome != "done":
+                    done = ", ".join(f"{r.step.appliance} → {r.step.mode}" for r in results
+                                     if r.outcome == "done" and r.step.kind == "mode")
+                    lead = f"{done} done; " if done else ""
+                    return self._close(action_id, plan, "unknown" if result.outcome == "unknown"
+                                       else "failed", f"{lead}DNS step {result.outcome}: "
+                                       f"{result.message}", tuple(results),
+                                       warnings=tuple(warnings))
+                continue
             view = snap.views[step.appliance]
             if step.only_if_answering and not (view.last and view.last.ok):
                 results.append(StepResult(step, "skipped", "does not answer: not fenced"))
@@ -184,17 +224,18 @@ class ActionRunner:
             return self._close(action_id, plan, "failed", f"{step.appliance}: {answer.message}."
                                f"{partial}", tuple(results), warnings=tuple(warnings))
         say("verifying")
-        if fresh.new_production:
+        if fresh.new_production and not roles_marked:
             self.store.set_desired_production(plan.pair, fresh.new_production)
         after = await pair_poller.poll_once()
         self.poller.refresh(plan.pair)
         for r in results:
-            if r.outcome == "done" and r.step.mode == "production":
+            if r.outcome == "done" and r.step.kind == "mode" and r.step.mode == "production":
                 last = after.views[r.step.appliance].last
                 if not (last and last.ok):
                     warnings.append(f"{r.step.appliance} accepted production but does not answer "
                                     "health now; keep watching")
-        sent = ", ".join(f"{r.step.appliance} → {r.step.mode}" for r in results
+        sent = ", ".join(f"{r.step.url} → {r.step.appliance}" if r.step.kind == "dns"
+                         else f"{r.step.appliance} → {r.step.mode}" for r in results
                          if r.outcome == "done") or "nothing"
         return self._close(action_id, plan, "done", f"done: {sent}", tuple(results),
                            warnings=tuple(warnings))
