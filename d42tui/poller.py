@@ -34,7 +34,7 @@ class PairPoller:
         self.round = 0
         self.latest: PairSnapshot | None = None
 
-    async def _poll_one(self, name: str) -> PollResult:
+    async def _poll_one(self, name: str, deadline: float) -> PollResult:
         task = self._inflight.get(name)
         if task is not None and not task.done():
             # Still waiting on the last round's answer: that is a failure of this round too.
@@ -51,7 +51,10 @@ class PairPoller:
 
     async def poll_once(self) -> PairSnapshot:
         names = [a.name for a in self.pair.appliances]
-        results = await asyncio.gather(*(self._poll_one(n) for n in names))
+        # One deadline for the whole round, from its start: a poll that started late (a busy
+        # loop at the top of a round) does not push the round past `timeout`.
+        deadline = asyncio.get_running_loop().time() + self.pair.poll.timeout
+        results = await asyncio.gather(*(self._poll_one(n, deadline) for n in names))
         for result in results:
             self.views[result.appliance] = observe(self.views[result.appliance], result,
                                                    self.pair.poll)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from .appliance import sha256_fingerprint
+from .transport import sha256_fingerprint
 
 
 class FingerprintError(Exception):
