@@ -187,6 +187,12 @@ def _restore_starts(cron: str, zone: tzinfo, duration: float, now: datetime) -> 
     return starts
 
 
+def last_restore_start(restore_cron: str, tz: Tz, duration: float, now: datetime) -> datetime | None:
+    """When the newest restore that really started (at or before `now`) began."""
+    starts = _restore_starts(restore_cron, zone_of(tz), duration, _utc(now))
+    return starts[-1] if starts else None
+
+
 def restore_window(restore_cron: str, tz: Tz, duration: float,
                    now: datetime) -> tuple[datetime, datetime] | None:
     """(start, end) of the restore (estimated to be) running at `now`, else None."""
