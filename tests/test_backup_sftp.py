@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest

@@ -1,6 +1,6 @@
 """The backup file on an SFTP server: paramiko in a worker thread, host keys from known_hosts.
 
-One SSH connection is kept and reused; after a failure the next look reconnects once at once.
+One SSH connection is kept and reused; when it breaks, the same look reconnects once.
 """
 
 from __future__ import annotations

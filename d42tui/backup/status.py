@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 log = logging.getLogger("d42tui.backup")
 UTC = timezone.utc
@@ -133,7 +133,7 @@ class BackupChecker(ABC):
     async def aclose(self) -> None:
         """Release connections. The checker may be used again afterwards."""
 
-    async def __aenter__(self) -> "BackupChecker":
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
