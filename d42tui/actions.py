@@ -138,8 +138,12 @@ def _situation(pair: PairConfig, snap: PairSnapshot, data_age: str | None) -> tu
 
 
 def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
-                target: str | None = None, data_age: str | None = None) -> Plan:
+                target: str | None = None) -> Plan:
     """The plan for `kind` on this pair as the snapshot shows it. Never does I/O."""
+    pipeline = snap.pipeline
+    data_age = pipeline.loss_text if pipeline is not None else None
+    age = pipeline.estimate.data_age if pipeline is not None and pipeline.estimate else None
+    max_age = pair.backup.max_age if pair.backup is not None else 26 * 3600
     names = [a.name for a in pair.appliances]
     url = {a.name: a.url for a in pair.appliances}
     modes = {n: snap.modes[n].mode for n in names}
@@ -222,6 +226,9 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
         risk = "the result depends on which production the clients reach"
     elif not _answers(snap, new):
         refusal = f"{new} does not answer ({snap.views[new].reachability.value}): nothing to fail over to"
+    if age is not None and age > max_age and kind is ActionKind.FAILOVER:
+        warnings.append(f"the standby's data is about {age / 3600:.0f} h old (estimate): "
+                        f"{data_age}")
     old_answers = _answers(snap, old)
     dns = dns_step(pair, new)
     dns_steps = (dns,) if dns else ()

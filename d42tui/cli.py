@@ -40,7 +40,10 @@ async def poll_all_once(config: Config):
 
     poller = Poller(config, StateStore(state_dir(config)))
     try:
-        return await poller.poll_once()
+        checks = [p.monitor.check_now() for p in poller.pairs.values() if p.monitor is not None]
+        await asyncio.gather(poller.poll_once(), *checks)
+        # the snapshot again, now with the backup file looked at
+        return {name: p.snapshot() for name, p in poller.pairs.items()}
     finally:
         await poller.aclose()
 
@@ -84,6 +87,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     code, line = check_line(config, snaps)
     print(line)
     return code
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .report import pipeline_lines
+
+    loaded = _load(args.config)
+    config = oneshot_config(_select_pairs(loaded.config, args.pair))
+    snaps = asyncio.run(poll_all_once(config))
+    if args.json:
+        print(json.dumps({"schema_version": 1, "pairs": [
+            {"name": p.name, "pipeline": snaps[p.name].pipeline.to_dict()
+             if snaps[p.name].pipeline else None} for p in config.pairs]}, indent=2))
+        return 0
+    worst = 0
+    for pair in config.pairs:
+        snap = snaps[pair.name]
+        print(f"PAIR {pair.name}")
+        for line in pipeline_lines(pair, snap, time.time()):
+            print(f"  {line}")
+        if snap.pipeline and snap.pipeline.warnings:
+            worst = 1
+    return worst
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -186,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     c = csub.add_parser("check", help="validate the config without connecting")
     c.add_argument("--config", default=argparse.SUPPRESS)
     c.set_defaults(func=cmd_config_check)
+
+    p = sub.add_parser("backup", help="the backup pipeline: file, schedules, the standby's data age")
+    p.add_argument("--config", default=argparse.SUPPRESS)
+    p.add_argument("--pair", action="append")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("fingerprint", help="show a server certificate's SHA-256 fingerprint")
     p.add_argument("url")

@@ -10,6 +10,7 @@ import os
 import re
 import zoneinfo
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -193,6 +194,14 @@ class Thresholds(StrictModel):
 def _check_cron(value: str) -> str:
     if not isinstance(value, str) or not croniter.is_valid(value) or len(value.split()) != 5:
         raise ValueError(f"'{value}' is not a 5-field cron expression (minute hour day month weekday)")
+    from datetime import datetime
+
+    from .schedule import ScheduleError, next_fire
+
+    try:
+        next_fire(value, "UTC", datetime(2024, 1, 1, tzinfo=UTC))
+    except ScheduleError:
+        raise ValueError(f"'{value}' never fires (e.g. 31 February)") from None
     return value
 
 
@@ -308,9 +317,16 @@ class LoadedConfig:
 _PLAIN_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+_UNION_TAGS = {"backup": {"sftp", "nfs", "s3"}, "backend": {"rfc2136", "command"}}
+
+
 def _format_loc(loc: tuple[int | str, ...]) -> str:
     out = ""
+    previous: int | str | None = None
     for part in loc:
+        tag_of, previous = previous, part
+        if isinstance(tag_of, str) and part in _UNION_TAGS.get(tag_of, ()):
+            continue  # pydantic's discriminator tag is not a key the user wrote
         if isinstance(part, int):
             out += f"[{part}]"
         elif _PLAIN_KEY_RE.match(str(part)):
@@ -393,6 +409,16 @@ def config_warnings(config: Config, path: Path) -> list[str]:
                            f"{appliance.name}: anyone on the path can impersonate it")
             if urlsplit(appliance.url).scheme == "http":
                 out.append(f"{path}: {key}.url: plain HTTP: credentials travel unencrypted")
+        backup = pair.backup
+        if backup is not None:
+            for key in ("password", "key_passphrase", "secret_access_key"):
+                if getattr(backup, key, None) is not None:
+                    literal = True
+                    out.append(f"{path}: pairs[{i}].backup.{key}: written in the config file; "
+                               f"prefer {key}_env, {key}_file or {key}_command")
+            if getattr(backup, "strict_host_keys", True) is False:
+                out.append(f"{path}: pairs[{i}].backup.strict_host_keys: false: an unknown SSH "
+                           "host key is accepted (a changed one never is)")
     if literal and literal_file_is_exposed(path):
         out.append(f"{path}: holds a password and is readable by others: chmod 600 {path}")
     return out

@@ -21,7 +21,7 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
-_DURATION_RE = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?!s))?\s*"
+_DURATION_RE = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?!s))?\s*"
                           r"(?:(\d+(?:\.\d+)?)\s*s)?\s*(?:(\d+(?:\.\d+)?)\s*ms)?\s*$")
 
 
@@ -34,9 +34,9 @@ def parse_duration(value: Any) -> float:
     elif isinstance(value, str):
         match = _DURATION_RE.match(value)
         if not value.strip() or not match or not any(match.groups()):
-            raise ValueError(f"'{value}' is not a duration (examples: 500ms, 5s, 2m, 1h30m)")
-        h, m, s, ms = (float(g) if g else 0.0 for g in match.groups())
-        seconds = h * 3600 + m * 60 + s + ms / 1000
+            raise ValueError(f"'{value}' is not a duration (examples: 500ms, 5s, 2m, 1h30m, 2d)")
+        d, h, m, s, ms = (float(g) if g else 0.0 for g in match.groups())
+        seconds = d * 86400 + h * 3600 + m * 60 + s + ms / 1000
     else:
         raise ValueError("expected a duration such as 5s, 2m or 1h")
     if seconds < 0:

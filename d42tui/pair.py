@@ -7,9 +7,9 @@ return new immutable values, so every verdict can be tested without a network.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from .appliance import Failure, PollResult
 from .config import PairConfig, PollConfig, Thresholds
@@ -160,7 +160,9 @@ def backup_findings(name: str, health: Health) -> list[Reason]:
 
 def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
                  modes: Mapping[str, AssertedMode],
-                 desired_production: str | None = None) -> PairVerdict:
+                 desired_production: str | None = None,
+                 extra: Sequence[Reason] = ()) -> PairVerdict:
+    """`extra`: findings from outside the polls (the backup pipeline) that degrade the pair."""
     names = [a.name for a in pair.appliances]
     prods = [n for n in names if modes[n].mode == "production"]
     states = {n: views[n].reachability for n in names}
@@ -219,6 +221,7 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
     for appliance in pair.appliances:
         if appliance.insecure:
             reasons.append(Reason("warning", f"{appliance.name}: TLS verification is OFF"))
+    reasons.extend(extra)
     if reasons:
         return PairVerdict(Verdict.DEGRADED, tuple(reasons), primary, standby)
     return PairVerdict(Verdict.HEALTHY, (), primary, standby)
@@ -249,3 +252,4 @@ class PairSnapshot:
     desired_production: str
     verdict: PairVerdict
     order: tuple[str, ...] = field(default=())  # appliance names in config order
+    pipeline: Any = None  # backup.monitor.PipelineView, when schedules or a location are set

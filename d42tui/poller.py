@@ -11,8 +11,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 from .appliance import ApplianceClient, Failure, FailureKind, PollResult
+from .backup.monitor import BackupMonitor
 from .config import Config, PairConfig
-from .pair import ApplianceView, PairSnapshot, observe, pair_verdict
+from .pair import ApplianceView, PairSnapshot, Reason, observe, pair_verdict
 from .state import StateStore
 
 Subscriber = Callable[[PairSnapshot], None]
@@ -33,6 +34,9 @@ class PairPoller:
         self._inflight: dict[str, asyncio.Task[PollResult]] = {}
         self.round = 0
         self.latest: PairSnapshot | None = None
+        self.monitor: BackupMonitor | None = None
+        if pair.backup is not None or pair.backup_cron or pair.restore_cron:
+            self.monitor = BackupMonitor(pair, clock)
 
     async def _poll_one(self, name: str, deadline: float) -> PollResult:
         task = self._inflight.get(name)
@@ -54,6 +58,8 @@ class PairPoller:
         # One deadline for the whole round, from its start: a poll that started late (a busy
         # loop at the top of a round) does not push the round past `timeout`.
         deadline = asyncio.get_running_loop().time() + self.pair.poll.timeout
+        if self.monitor is not None:
+            self.monitor.tick()
         results = await asyncio.gather(*(self._poll_one(n, deadline) for n in names))
         for result in results:
             self.views[result.appliance] = observe(self.views[result.appliance], result,
@@ -66,10 +72,13 @@ class PairPoller:
             self.round += 1
         desired, modes = self.store.roles(self.pair)
         views = dict(self.views)
+        pipeline = self.monitor.view() if self.monitor is not None else None
+        extra = tuple(Reason(str(w.severity), w.text) for w in pipeline.warnings) if pipeline else ()
         snap = PairSnapshot(
             pair=self.pair.name, round=self.round, at=self.clock(), views=views, modes=modes,
-            desired_production=desired, verdict=pair_verdict(self.pair, views, modes, desired),
-            order=tuple(views))
+            desired_production=desired,
+            verdict=pair_verdict(self.pair, views, modes, desired, extra),
+            order=tuple(views), pipeline=pipeline)
         self.latest = snap
         return snap
 
@@ -79,6 +88,8 @@ class PairPoller:
         await asyncio.gather(*self._inflight.values(), return_exceptions=True)
         await asyncio.gather(*(c.aclose() for c in self.clients.values()),
                              return_exceptions=True)
+        if self.monitor is not None:
+            await self.monitor.aclose()
 
 
 class Poller:

@@ -97,9 +97,58 @@ def pair_json(pair: PairConfig, snap: PairSnapshot) -> dict[str, Any]:
         "desired_production": snap.desired_production,
         "asserted_production": v.production,
         "polled_at": iso(snap.at),
+        "pipeline": snap.pipeline.to_dict() if snap.pipeline is not None else None,
         "appliances": [appliance_json(a, snap.views[a.name], snap.modes[a.name],
                                       snap.desired_production) for a in pair.appliances],
     }
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def pipeline_lines(pair: PairConfig, snap: PairSnapshot, now: float) -> list[str]:
+    """The backup pipeline in words: last backup, next backup, next restore, data age."""
+    from .schedule import countdown_text
+
+    view = snap.pipeline
+    if view is None:
+        return ["no backup schedule or location configured"]
+    zone = pair.zone
+    lines = []
+    latest = view.latest
+    if latest is None:
+        lines.append("backup file: not configured (add a backup: section to watch it)")
+    elif latest.present and latest.mtime is not None:
+        stamp = latest.mtime.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        lines.append(f"backup file: {latest.state} · {stamp} · {_size(latest.size)} · "
+                     f"{latest.location}")
+    else:
+        lines.append(f"backup file: {latest.state}: {latest.error or 'not there'} · {latest.location}")
+    prod = snap.verdict.production
+    health = snap.views[prod].health if prod else None
+    if health is not None and health.backups:
+        job = health.backups[0]
+        when = job.at.strftime("%Y-%m-%d %H:%M") if job.at else "no time"
+        lines.append(f"production backup status: {job.text} ({when}, appliance time)")
+    for label, moment in (("next backup", view.next_backup), ("next restore", view.next_restore)):
+        if moment is not None:
+            local = moment.astimezone(zone).strftime("%H:%M %Z")
+            lines.append(f"{label}: in {countdown_text(max(0.0, moment.timestamp() - now))} "
+                         f"(at {local})")
+    if view.restore_window is not None:
+        lines.append("RESTORE RUNNING on the standby (estimated window until "
+                     f"{view.restore_window[1].astimezone(zone):%H:%M %Z})")
+    if view.loss_text:
+        lines.append(f"standby data (estimate): {view.loss_text}")
+    lines.extend(f"! {w.severity.upper()}: {w.text}" for w in view.warnings)
+    return lines
 
 
 def status_json(config: Config, snaps: dict[str, PairSnapshot], now: float) -> dict[str, Any]:

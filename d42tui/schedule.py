@@ -9,14 +9,13 @@ import heapq
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from itertools import islice
 from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
 
-UTC = timezone.utc
 DEFAULT_BACKUP_DURATION = 1800.0
 DEFAULT_RESTORE_DURATION = 1800.0
 # Whole-schedule checks scan a fixed year, so `config check` says the same thing every day.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # Real-server fixtures (named, sshd) live in their own modules; registered here once.
-pytest_plugins = ["tests.named_server"]
+pytest_plugins = ["tests.named_server", "tests.sshd_server"]
 
 
 def require_binary(name: str, *candidates: str) -> str:

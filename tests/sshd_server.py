@@ -1,6 +1,6 @@
 """A throwaway OpenSSH sshd on 127.0.0.1 for SFTP tests: its own host key, user key and known_hosts.
 
-Import the fixtures into a test module (`from tests.sshd_server import sshd`); stopped by PID.
+Registered as a plugin in tests/conftest.py, so tests just ask for `sshd`; stopped by PID.
 """
 
 from __future__ import annotations

@@ -6,15 +6,13 @@ import asyncio
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from d42tui.backup import BackupState, Code, ErrorKind, NfsBackup, assess_pipeline, make_checker
 from d42tui.backup.nfs import NfsChecker
-
-UTC = timezone.utc
 
 
 def nfs_config(path: Path, **changes: object) -> NfsBackup:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,6 @@ from d42tui.backup import (
 )
 from d42tui.config import parse_config
 
-UTC = timezone.utc
 NOW = datetime(2024, 6, 10, 12, tzinfo=UTC)
 CFG = NfsBackup(kind="nfs", path=Path("/mnt/d42/d42.bak"), max_age=26 * 3600)
 LOC = "nfs:/mnt/d42/d42.bak"

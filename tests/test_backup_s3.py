@@ -6,13 +6,12 @@ import logging
 import secrets
 import socket
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from d42tui.backup import BackupState, Code, ErrorKind, S3Backup, assess_pipeline, make_checker
 
-UTC = timezone.utc
 boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
 

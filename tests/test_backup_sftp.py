@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,20 +19,8 @@ from d42tui.backup import (
     make_checker,
 )
 from d42tui.backup.sftp import SftpChecker
-from tests.sshd_server import (  # noqa: F401  (fixtures)
-    HOST,
-    LocalUser,
-    SshdServer,
-    free_port,
-    keygen,
-    password_user,
-    ssh_fingerprint,
-    sshd,
-    sshd_for_password_user,
-    sshd_passwords,
-)
+from tests.sshd_server import HOST, LocalUser, SshdServer, free_port, keygen, ssh_fingerprint
 
-UTC = timezone.utc
 DAY = 86400
 
 
@@ -300,7 +288,7 @@ async def test_server_restarted_between_looks_reconnects_in_the_same_look(sshd: 
 def assert_no_secret(secret: str, status: object, checker_: object,
                      caplog: pytest.LogCaptureFixture) -> None:
     assert secret not in repr(status)
-    assert secret not in str(getattr(status, "to_dict")())
+    assert secret not in str(status.to_dict())
     assert secret not in repr(checker_)
     for record in caplog.records:
         assert secret not in record.getMessage(), record.name

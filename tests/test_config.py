@@ -184,3 +184,25 @@ def test_garbage_yaml_never_tracebacks(text):
     except ConfigError as exc:
         assert exc.lines and all(line.startswith("g.yaml: ") and "\n" not in line
                                  for line in exc.lines)
+
+
+def test_cron_that_never_fires_is_an_error():
+    (line,) = error_of(with_change(["pairs", 0, "restore_cron"], "0 0 31 2 *"))
+    assert line.startswith("d42.yaml: pairs[0].restore_cron: ") and "never fires" in line
+
+
+def test_backup_errors_have_no_union_tag_in_the_key_path(tmp_path):
+    data = with_change(["pairs", 0, "backup"], {"kind": "sftp", "host": "h", "username": "u",
+                                                "path": "/b.tgz", "max_age": "two days"})
+    (line,) = error_of(data)
+    assert line.startswith("d42.yaml: pairs[0].backup.max_age: "), line
+    ok = with_change(["pairs", 0, "backup"], {"kind": "sftp", "host": "h", "username": "u",
+                                              "path": "/b.tgz", "max_age": "2d",
+                                              "strict_host_keys": False, "password": "pw"})
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(ok))
+    path.chmod(0o600)
+    loaded = load_config(path)
+    assert loaded.config.pairs[0].backup.max_age == 2 * 86400
+    text = "\n".join(loaded.warnings)
+    assert "backup.strict_host_keys" in text and "backup.password: written in the config" in text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +22,6 @@ from d42tui.schedule import (
     restore_window,
 )
 
-UTC = timezone.utc
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
 H = 3600

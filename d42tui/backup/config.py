@@ -6,7 +6,7 @@ One location (`kind: sftp | nfs | s3`, the same place the standby restores from)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, SecretStr, Tag, field_validator, model_validator
 
@@ -58,7 +58,7 @@ class SftpBackup(_BackupCommon):
         return value
 
     @model_validator(mode="after")
-    def _credentials(self) -> "SftpBackup":
+    def _credentials(self) -> SftpBackup:
         check_one_secret(self, "password")
         check_one_secret(self, "key_passphrase")
         if self.key_file is None and self.password_secret() is None:
@@ -122,9 +122,8 @@ def _kind(value: object) -> str | None:
     return kind if kind in ("sftp", "nfs", "s3") else None
 
 
-AnyBackup = Union[SftpBackup, NfsBackup, S3Backup]
+AnyBackup = SftpBackup | NfsBackup | S3Backup
 BackupConfig = Annotated[
-    Union[Annotated[SftpBackup, Tag("sftp")], Annotated[NfsBackup, Tag("nfs")],
-          Annotated[S3Backup, Tag("s3")]],
+    Annotated[SftpBackup, Tag("sftp")] | Annotated[NfsBackup, Tag("nfs")] | Annotated[S3Backup, Tag("s3")],
     Discriminator(_kind, custom_error_type="backup_kind",
                   custom_error_message="@kind: expected sftp, nfs or s3")]

@@ -22,7 +22,7 @@ from paramiko.ssh_exception import NoValidConnectionsError
 
 from ..secrets import SecretError
 from .config import SftpBackup
-from .status import UTC, BackupChecker, BackupCheckError, ErrorKind, Observation, utc_now, log
+from .status import UTC, BackupChecker, BackupCheckError, ErrorKind, Observation, log, utc_now
 
 
 def fingerprint(key: paramiko.PKey) -> str:

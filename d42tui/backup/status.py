@@ -10,12 +10,11 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 log = logging.getLogger("d42tui.backup")
-UTC = timezone.utc
 
 
 class BackupState(StrEnum):
