@@ -1,0 +1,143 @@
+"""SchedulePanel: next backup on production and next restore on the standby, counting down.
+
+It reads the clock once a second, but only the narrow `Countdown` repaints each
+second; the labels change when a schedule fires or a restore window opens or closes.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, tzinfo
+from typing import Callable
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ...config import PairConfig
+from .. import _schedule_shim as schedule
+from ..boardtext import clock_text
+from .countdown import Countdown
+
+
+class SchedulePanel(Widget):
+    """Countdowns to the next backup and restore, the restore window, and cron warnings."""
+
+    DEFAULT_CSS = """
+    SchedulePanel {
+        height: auto;
+        padding: 0 1;
+    }
+    SchedulePanel > Horizontal { height: auto; }
+    SchedulePanel #schedule-labels { width: auto; height: auto; text-wrap: nowrap; }
+    SchedulePanel Countdown { margin-left: 1; }
+    SchedulePanel #schedule-warning { height: auto; color: $warning; text-style: bold; }
+    SchedulePanel #schedule-warning.-hidden { display: none; }
+    """
+
+    # (production, standby) as asserted; set by the board from each snapshot.
+    roles: reactive[tuple[str | None, str | None]] = reactive((None, None), init=False)
+
+    def __init__(self, pair: PairConfig, *, clock: Callable[[], float] = time.time,
+                 local_tz: tzinfo | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.pair = pair
+        self.clock = clock
+        self.local_tz = local_tz
+        self._next: dict[str, float] = {}
+        self._labels = ""
+        self._warning_checked_at: float | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Static(id="schedule-labels", markup=False)
+            yield Countdown()
+        yield Static(id="schedule-warning", classes="-hidden", markup=False)
+
+    def on_mount(self) -> None:
+        self.tick()
+        now = self.clock()
+        # Tick on the clock's second boundary so the countdown never skips or stalls.
+        self.set_timer(max(0.05, 1.0 - (now % 1.0)), self._start_ticking)
+
+    def _start_ticking(self) -> None:
+        self.tick()
+        self.set_interval(1.0, self.tick)
+
+    def watch_roles(self) -> None:
+        self.tick()
+
+    def _fire(self, key: str, cron: str, now: float) -> float:
+        nxt = self._next.get(key)
+        if nxt is None or nxt <= now:
+            nxt = schedule.next_fire(cron, self.pair.zone, now)
+            self._next[key] = nxt
+        return nxt
+
+    def _when(self, ts: float, now: float) -> str:
+        text = clock_text(ts, self.pair.zone, now)
+        local = datetime.fromtimestamp(ts, self.local_tz).astimezone(self.local_tz)
+        there = datetime.fromtimestamp(ts, self.pair.zone)
+        if local.utcoffset() != there.utcoffset():
+            text += f" ({local:%H:%M} local)"
+        return text
+
+    def rows(self, now: float) -> list[tuple[str, str]]:
+        """(label, countdown) for each configured schedule."""
+        production, standby = self.roles
+        out: list[tuple[str, str]] = []
+        pair = self.pair
+        if pair.backup_cron:
+            nxt = self._fire("backup", pair.backup_cron, now)
+            out.append((f"next backup  on {production or '?'}  {self._when(nxt, now)}  in",
+                        schedule.countdown_text(nxt - now)))
+        else:
+            out.append(("no backup schedule configured (backup_cron)", ""))
+        if pair.restore_cron:
+            window = schedule.restore_window(pair.restore_cron, pair.zone,
+                                             pair.restore_duration, now)
+            if window is not None:
+                out.append((f"RESTORE WINDOW ON {standby or '?'}  until "
+                            f"{self._when(window[1], now)}  ends in",
+                            schedule.countdown_text(window[1] - now)))
+            else:
+                nxt = self._fire("restore", pair.restore_cron, now)
+                out.append((f"next restore on {standby or '?'}  {self._when(nxt, now)}  in",
+                            schedule.countdown_text(nxt - now)))
+        else:
+            out.append(("no restore schedule configured (restore_cron)", ""))
+        return out
+
+    def warning(self, now: float) -> str:
+        pair = self.pair
+        if not (pair.backup_cron and pair.restore_cron):
+            return ""
+        clash = schedule.restore_before_backup_lands(pair.backup_cron, pair.restore_cron,
+                                                     pair.zone, now)
+        if clash is None:
+            return ""
+        restore, backup = clash
+        minutes = int((restore - backup) // 60)
+        return (f"▲ the {clock_text(restore, pair.zone)} restore starts {minutes} min after the "
+                f"{clock_text(backup, pair.zone)} backup: it would restore an older or "
+                "unfinished backup")
+
+    def tick(self) -> None:
+        if not self.is_mounted:
+            return
+        now = self.clock()
+        rows = self.rows(now)
+        labels = "\n".join(label for label, _ in rows)
+        if labels != self._labels:
+            self._labels = labels
+            self.query_one("#schedule-labels", Static).update(Content(labels))
+        self.query_one(Countdown).lines = tuple(count for _, count in rows)
+        if self._warning_checked_at is None or now - self._warning_checked_at >= 600:
+            self._warning_checked_at = now
+            text = self.warning(now)
+            box = self.query_one("#schedule-warning", Static)
+            box.set_class(not text, "-hidden")
+            box.update(text)
