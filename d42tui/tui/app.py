@@ -92,7 +92,7 @@ class ConsoleApp(App[int]):
                  read_only: bool = False, theme: str | None = None,
                  themes: dict[str, Theme] | None = None, theme_problems: Iterable[str] = (),
                  demo: DemoControl | None = None, local_tz: tzinfo | None = None,
-                 min_size: tuple[int, int] = MIN_SIZE) -> None:
+                 notices: Iterable[str] = (), min_size: tuple[int, int] = MIN_SIZE) -> None:
         self.no_color = "NO_COLOR" in os.environ
         # Native ANSI colours make Textual install its NoColor filter: no colour codes at all.
         super().__init__(ansi_color=True if self.no_color else None)
@@ -112,6 +112,7 @@ class ConsoleApp(App[int]):
             themes, problems = load_themes()
             theme_problems = [*theme_problems, *problems]
         self.theme_problems = list(theme_problems)
+        self.notices = list(notices)  # config warnings: said once at start, kept in the timeline
         for item in themes.values():
             self.register_theme(item)
         self.theme_names = [n for n in THEME_ORDER if n in themes] + \
@@ -134,6 +135,11 @@ class ConsoleApp(App[int]):
     def on_mount(self) -> None:
         for problem in self.theme_problems:
             self.notify(problem, title="theme file skipped", severity="warning", timeout=10)
+        if self.notices:
+            self.add_events([console_event(self.clock(), f"config: {text}", "warning")
+                             for text in self.notices])
+            self.notify("\n".join(self.notices), title="config warnings", severity="warning",
+                        timeout=10)
         if self.poller is not None:
             self.poller.subscribe(self._from_poller)
             self.run_worker(self._poll_forever(), name="poller", group="poller",

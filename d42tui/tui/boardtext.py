@@ -156,7 +156,7 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
                    _figure("disk", health.disk_percent, "%",
                            _above(health.disk_percent, t.disk_percent)))
         db_line = (_figure("DB", health.dbsize_mb, " MB", _above(health.dbsize_mb, t.dbsize_mb)),
-                   (f" · version {health.version or '-'}", ""))
+                   (f" · v{health.version or '-'}", ""))
 
     if mode.mode == "production":
         level = health.backup_level if health is not None else "dim"

@@ -1,12 +1,14 @@
 """ApplianceCard: one appliance of the pair — mode, reachability, health, backup or restore.
 
-It is handed a `CardModel` (boardtext.py) and repaints only when the model's text
-changes, so a poll that changes nothing an operator can see costs no output.
+It is handed a `CardModel` (boardtext.py) and repaints only the lines whose text
+changed, so a poll that changes nothing an operator can see costs no output and a
+new CPU figure costs one line.
 """
 
 from __future__ import annotations
 
 from textual.content import Content
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -34,20 +36,28 @@ class ApplianceCard(Widget):
     ApplianceCard.-critical { border: heavy $error; }
     """
 
-    model: reactive[CardModel | None] = reactive(None)
+    model: reactive[CardModel | None] = reactive(None, repaint=False)
 
     def __init__(self, appliance: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.appliance = appliance
         self.border_title = appliance
 
-    def watch_model(self, model: CardModel | None) -> None:
+    def watch_model(self, old: CardModel | None, model: CardModel | None) -> None:
         if model is None:
             return
-        self.border_title = model.title
-        self.border_subtitle = model.subtitle
-        self.remove_class(*TONE_CLASSES)
-        self.add_class(f"-{model.tone}")
+        if (old is None or old.title != model.title or old.subtitle != model.subtitle
+                or old.tone != model.tone or len(old.lines) != len(model.lines)):
+            self.border_title = model.title
+            self.border_subtitle = model.subtitle
+            self.remove_class(*TONE_CLASSES)
+            self.add_class(f"-{model.tone}")
+            self.refresh()
+            return
+        width = self.size.width
+        for y, (before, after) in enumerate(zip(old.lines, model.lines)):
+            if before != after:
+                self.refresh(Region(0, y, width, 1))
 
     def render(self) -> Content:
         if self.model is None:
