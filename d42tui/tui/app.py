@@ -63,7 +63,7 @@ class ConsoleApp(App[int]):
     TITLE = "d42tui"
 
     BINDINGS = [
-        Binding("question_mark,f1", "help", "help", key_display="?", tooltip="show every key"),
+        Binding("question_mark,f1", "help", "help", tooltip="show every key"),
         Binding("r", "poll_now", "poll", tooltip="poll every appliance now"),
         Binding("p", "toggle_pause", "pause", tooltip="pause / resume polling"),
         Binding("t", "cycle_theme", "theme", tooltip="switch to the next theme"),

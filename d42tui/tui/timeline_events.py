@@ -34,10 +34,10 @@ def snapshot_events(prev: PairSnapshot | None, snap: PairSnapshot) -> list[Timel
         before = prev.views[name].reachability if prev else Reachability.UNKNOWN
         if view.reachability is not before and view.reachability is not Reachability.UNKNOWN:
             why = ""
-            if view.reachability is not Reachability.UP and view.last_failure is not None:
-                why = f": {view.last_failure}"
-            elif view.recovering:
+            if view.recovering:
                 why = ": answering again"
+            elif view.reachability is not Reachability.UP and view.last_failure is not None:
+                why = f": {view.last_failure}"
             out.append(TimelineEvent(snap.at, snap.pair, "appliance",
                                      f"{name} {before.value} → {view.reachability.value}{why}",
                                      REACH_TONE[view.reachability]))

@@ -18,6 +18,21 @@ if TYPE_CHECKING:
     from ..app import ConsoleApp
 
 HIDDEN_ACTIONS = {"help_quit"}
+# Keys every Textual widget brings (scrolling, focus, copy) are summed up in one line.
+GENERIC = ("Tab / Shift+Tab move the focus; ↑ ↓ PgUp PgDn Home End scroll the focused pane; "
+           "in the list of pairs, ↑ ↓ choose and Enter opens.")
+
+
+def _own_actions(node: object) -> set[str]:
+    """Actions bound by d42tui's own classes (not the ones Textual's bases add)."""
+    out: set[str] = set()
+    for cls in type(node).__mro__:
+        if not cls.__module__.startswith("d42tui"):
+            continue
+        for binding in cls.__dict__.get("BINDINGS", ()):
+            action = binding.action if isinstance(binding, Binding) else binding[1]
+            out.add(action.split(".")[-1])
+    return out
 
 
 def key_rows(app: "ConsoleApp", below: Screen) -> list[tuple[str, str, str]]:
@@ -26,7 +41,7 @@ def key_rows(app: "ConsoleApp", below: Screen) -> list[tuple[str, str, str]]:
     for key, active in below.active_bindings.items():
         binding = active.binding
         action = binding.action.split(".")[-1]
-        if action in HIDDEN_ACTIONS:
+        if action in HIDDEN_ACTIONS or action not in _own_actions(active.node):
             continue
         what = binding.tooltip or binding.description or action
         if action in MUTATING:
@@ -67,7 +82,7 @@ class HelpScreen(ModalScreen[None]):
     def text(self) -> Content:
         rows = key_rows(self.console, self.below)
         width = max(len(k) for k, _, _ in rows)
-        parts: list[Content] = []
+        parts: list[Content] = [Content.styled(GENERIC, "dim"), Content("")]
         for keys, what, state in rows:
             line = Content.assemble((keys.ljust(width), "bold"), "  ", what)
             if state:

@@ -35,4 +35,5 @@ class TooSmallScreen(ModalScreen[None]):
 
     def update_size(self, have: tuple[int, int]) -> None:
         self.have = have
-        self.query_one("#too-small", Static).update(self.message())
+        if self.is_mounted:
+            self.query_one("#too-small", Static).update(self.message())
