@@ -43,6 +43,11 @@ class BoardScreen(Screen):
         super().__init__(name=f"board-{pair.name}")
         self.pair = pair
         self.snapshot: PairSnapshot | None = None
+        # Kept from compose: a snapshot may arrive before every grandchild is mounted.
+        self.banner = VerdictBanner(id="banner")
+        self.cards = {a.name: ApplianceCard(a.name, id=f"card-{a.name}") for a in pair.appliances}
+        self.timeline = Timeline(pair=pair.name, id="timeline")
+        self.schedule: SchedulePanel | None = None
 
     @property
     def console(self) -> "ConsoleApp":
@@ -50,18 +55,20 @@ class BoardScreen(Screen):
 
     def compose(self) -> ComposeResult:
         app = self.console
-        yield VerdictBanner(id="banner")
+        self.timeline.local_tz = app.local_tz
+        self.schedule = SchedulePanel(self.pair, clock=app.clock, local_tz=app.local_tz,
+                                      id="schedule")
+        yield self.banner
         with Horizontal(id="cards"):
-            for appliance in self.pair.appliances:
-                yield ApplianceCard(appliance.name, id=f"card-{appliance.name}")
-        yield SchedulePanel(self.pair, clock=app.clock, local_tz=app.local_tz, id="schedule")
-        yield Timeline(pair=self.pair.name, local_tz=app.local_tz, id="timeline")
+            yield from self.cards.values()
+        yield self.schedule
+        yield self.timeline
         yield StatusLine()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         app = self.console
-        self.query_one(Timeline).add(app.events)
+        self.timeline.replace(app.events)
         self.show_snapshot(app.snapshots.get(self.pair.name))
         self.set_interval(AGES_EVERY, self.refresh_ages)
 
@@ -71,26 +78,27 @@ class BoardScreen(Screen):
             return
         self.snapshot = snap
         now = self.console.clock()
-        self.query_one(VerdictBanner).model = banner_model(self.pair, snap)
+        self.banner.model = banner_model(self.pair, snap)
         for appliance in self.pair.appliances:
-            card = self.query_one(f"#card-{appliance.name}", ApplianceCard)
+            card = self.cards[appliance.name]
             if snap is None:
                 card.model = waiting_card(appliance, self.console.declared_mode(
                     self.pair, appliance.name))
             else:
                 card.model = card_model(self.pair, appliance, snap.views[appliance.name],
                                         snap.modes[appliance.name], now, card.model)
+        if self.schedule is None:
+            return
         if snap is not None:
             prods = [n for n in snap.order or snap.modes if snap.modes[n].mode == "production"]
             stands = [n for n in snap.order or snap.modes if snap.modes[n].mode == "standby"]
-            self.query_one(SchedulePanel).roles = (
-                ", ".join(prods) or None, ", ".join(stands) or None)
+            self.schedule.roles = (", ".join(prods) or None, ", ".join(stands) or None)
         else:
-            self.query_one(SchedulePanel).roles = (
-                self.pair.production, self.pair.peer_of(self.pair.production).name)
+            self.schedule.roles = (self.pair.production,
+                                   self.pair.peer_of(self.pair.production).name)
 
     def add_events(self, events: list[TimelineEvent]) -> None:
-        self.query_one(Timeline).add(events)
+        self.timeline.add(events)
 
     def refresh_ages(self) -> None:
         self.show_snapshot(self.snapshot)
@@ -107,4 +115,4 @@ class BoardScreen(Screen):
         if self.maximized is not None:
             self.minimize()
         else:
-            self.maximize(self.query_one(Timeline), container=False)
+            self.maximize(self.timeline, container=False)

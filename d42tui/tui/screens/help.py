@@ -84,7 +84,7 @@ class HelpScreen(ModalScreen[None]):
         width = max(len(k) for k, _, _ in rows)
         parts: list[Content] = [Content.styled(GENERIC, "dim"), Content("")]
         for keys, what, state in rows:
-            line = Content.assemble((keys.ljust(width), "bold"), "  ", what)
+            line = Content.assemble((keys.ljust(width + 2), "bold"), what)
             if state:
                 line = Content.assemble(line, (f"  [{state}]", "dim"))
             parts.append(line)

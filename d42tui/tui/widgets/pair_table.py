@@ -19,7 +19,7 @@ class PairTable(DataTable):
     """The compact many-pairs list."""
 
     DEFAULT_CSS = """
-    PairTable { height: auto; max-height: 1fr; }
+    PairTable { height: auto; max-height: 1fr; overflow-x: hidden; }
     """
 
     class PairChosen(Message):
@@ -31,8 +31,7 @@ class PairTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self._pairs = pairs
         self._rows: dict[str, PairRow] = {}
-
-    def on_mount(self) -> None:
+        # Rows exist from the start: a snapshot may arrive before the table is mounted.
         for key, label in COLUMNS:
             self.add_column(label, key=key)
         for name in self._pairs:

@@ -50,12 +50,15 @@ class SchedulePanel(Widget):
         self._next: dict[str, float] = {}
         self._labels = ""
         self._warning_checked_at: float | None = None
+        self.labels = Static(id="schedule-labels", markup=False)
+        self.countdown = Countdown()
+        self.warning_box = Static(id="schedule-warning", classes="-hidden", markup=False)
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Static(id="schedule-labels", markup=False)
-            yield Countdown()
-        yield Static(id="schedule-warning", classes="-hidden", markup=False)
+            yield self.labels
+            yield self.countdown
+        yield self.warning_box
 
     def on_mount(self) -> None:
         self.tick()
@@ -92,7 +95,7 @@ class SchedulePanel(Widget):
         pair = self.pair
         if pair.backup_cron:
             nxt = self._fire("backup", pair.backup_cron, now)
-            out.append((f"next backup  on {production or '?'}  {self._when(nxt, now)}  in",
+            out.append((f"next backup  on {production or '(no production asserted)'}  {self._when(nxt, now)}  in",
                         schedule.countdown_text(nxt - now)))
         else:
             out.append(("no backup schedule configured (backup_cron)", ""))
@@ -105,7 +108,8 @@ class SchedulePanel(Widget):
                             schedule.countdown_text(window[1] - now)))
             else:
                 nxt = self._fire("restore", pair.restore_cron, now)
-                out.append((f"next restore on {standby or '?'}  {self._when(nxt, now)}  in",
+                who = standby or "(no standby asserted)"
+                out.append((f"next restore on {who}  {self._when(nxt, now)}  in",
                             schedule.countdown_text(nxt - now)))
         else:
             out.append(("no restore schedule configured (restore_cron)", ""))
@@ -126,18 +130,15 @@ class SchedulePanel(Widget):
                 "unfinished backup")
 
     def tick(self) -> None:
-        if not self.is_mounted:
-            return
         now = self.clock()
         rows = self.rows(now)
         labels = "\n".join(label for label, _ in rows)
         if labels != self._labels:
             self._labels = labels
-            self.query_one("#schedule-labels", Static).update(Content(labels))
-        self.query_one(Countdown).lines = tuple(count for _, count in rows)
+            self.labels.update(Content(labels))
+        self.countdown.lines = tuple(count for _, count in rows)
         if self._warning_checked_at is None or now - self._warning_checked_at >= 600:
             self._warning_checked_at = now
             text = self.warning(now)
-            box = self.query_one("#schedule-warning", Static)
-            box.set_class(not text, "-hidden")
-            box.update(text)
+            self.warning_box.set_class(not text, "-hidden")
+            self.warning_box.update(text)

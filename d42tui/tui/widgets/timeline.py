@@ -55,6 +55,12 @@ class Timeline(ScrollView, can_focus=True):
     def wants(self, event: TimelineEvent) -> bool:
         return self.pair is None or event.pair in (None, self.pair)
 
+    def replace(self, events: Iterable[TimelineEvent]) -> None:
+        """Show exactly these events (oldest first): what a screen does when it mounts."""
+        self.events = []
+        self.add(events)
+        self.refresh()
+
     def add(self, events: Iterable[TimelineEvent]) -> None:
         """Add events (oldest first, as they happened)."""
         new = [e for e in events if self.wants(e)]
