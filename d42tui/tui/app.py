@@ -29,11 +29,11 @@ from ..poller import Poller
 from ..state import StateStore
 from .boardtext import Line
 from .demo import FAULTS, DemoControl, FaultChoice
+from .pairview import PairView
 from .policy import MUTATING, ActionPolicy
 from .screens.board import BoardScreen
 from .screens.confirm_quit import ConfirmQuitScreen
 from .screens.help import HelpScreen
-from .screens.pairs import PairsScreen
 from .screens.too_small import TooSmallScreen
 from .themes import DEFAULT_THEME, load_themes
 from .timeline_events import TimelineEvent, console_event, snapshot_events
@@ -127,6 +127,8 @@ class ConsoleApp(App[int]):
     def get_default_screen(self) -> Screen:
         if len(self.config.pairs) == 1:
             return BoardScreen(self.config.pairs[0])
+        from .screens.pairs import PairsScreen  # DataTable is costly to import: only when needed
+
         return PairsScreen()
 
     def open_pair(self, name: str) -> None:
@@ -172,7 +174,7 @@ class ConsoleApp(App[int]):
         prev = self.snapshots.get(snap.pair)
         self.snapshots[snap.pair] = snap
         for screen in self.screen_stack:
-            if isinstance(screen, (BoardScreen, PairsScreen)):
+            if isinstance(screen, PairView):
                 screen.show_snapshot(snap)
         self.add_events(snapshot_events(prev, snap))
 
@@ -182,7 +184,7 @@ class ConsoleApp(App[int]):
         self.events.extend(events)
         del self.events[:-MAX_EVENTS]
         for screen in self.screen_stack:
-            if isinstance(screen, (BoardScreen, PairsScreen)):
+            if isinstance(screen, PairView):
                 screen.add_events(events)
 
     def declared_mode(self, pair: PairConfig, name: str) -> AssertedMode:

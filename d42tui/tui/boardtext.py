@@ -24,8 +24,13 @@ REACH_TONE = {Reachability.UP: "ok", Reachability.SUSPECT: "warning",
               Reachability.DOWN: "critical", Reachability.UNKNOWN: "unknown"}
 
 # Latency buckets (upper bounds in ms); a value near a boundary keeps its old bucket.
-_BUCKETS = (10, 30, 100, 300, 1000)
-_HYSTERESIS = 0.25
+# Coarse on purpose: an operator needs "fast / slow / very slow", and a jittery link
+# must not repaint the card every poll.
+_BUCKETS = (50, 200, 1000)
+_HYSTERESIS = 0.3
+# Health figures wander on every poll; between threshold crossings the card shows them
+# at most this often (a crossing, which changes a figure's tone, shows at once).
+FIGURES_EVERY = 60.0
 
 
 def latency_bucket(seconds: float | None, previous: str | None = None) -> str:
@@ -104,6 +109,7 @@ class CardModel:
     tone: Tone
     lines: tuple[Line, ...]
     latency: str = "-"  # the bucket shown, fed back for hysteresis
+    figures_at: float = 0.0  # when the health figures shown were taken
 
     def plain(self) -> str:
         return "\n".join("".join(text for text, _ in line) for line in self.lines)
@@ -164,8 +170,16 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
     else:
         role_line = _restore_line(pair, now)
 
+    figures_at = now
+    if previous is not None and len(previous.lines) == CARD_LINES and health is not None:
+        old_figures, old_db = previous.lines[4], previous.lines[5]
+        same_tones = ([t for _, t in old_figures] == [t for _, t in figures]
+                      and [t for _, t in old_db] == [t for _, t in db_line])
+        if same_tones and now - previous.figures_at < FIGURES_EVERY:
+            figures, db_line, figures_at = old_figures, old_db, previous.figures_at
+
     lines = (url, mode_line, reach, fail_line, figures, db_line, role_line)
-    return CardModel(cfg.name, mode.mode.upper(), tone, lines, latency)
+    return CardModel(cfg.name, mode.mode.upper(), tone, lines, latency, figures_at)
 
 
 def _restore_line(pair: PairConfig, now: float) -> Line:

@@ -38,8 +38,10 @@ def builtin_themes():
 def handmade_app(pairs: int = 1, **kwargs) -> ConsoleApp:
     """An app with no poller: the test hands it snapshots; the clock stands still."""
     kwargs.setdefault("themes", builtin_themes())
-    return ConsoleApp(handmade.make_config(pairs), clock=handmade.fixed_clock,
-                      local_tz=timezone.utc, **kwargs)
+    kwargs.setdefault("clock", handmade.fixed_clock)
+    kwargs.setdefault("local_tz", timezone.utc)
+    config = kwargs.pop("config", None) or handmade.make_config(pairs)
+    return ConsoleApp(config, **kwargs)
 
 
 def sim_app(sim, tmp_path, *, demo: bool = False, poll: dict | None = None,

@@ -13,6 +13,7 @@ from textual.widgets import Footer
 from ...config import PairConfig
 from ...pair import PairSnapshot
 from ..boardtext import banner_model, card_model, waiting_card
+from ..pairview import PairView
 from ..timeline_events import TimelineEvent
 from ..widgets.appliance_card import ApplianceCard
 from ..widgets.schedule_panel import SchedulePanel
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 AGES_EVERY = 15.0  # seconds: re-derive ages and windows when no poll arrives (paused)
 
 
-class BoardScreen(Screen):
+class BoardScreen(Screen, PairView):
     """The board of one pair. The app hands it snapshots and timeline events."""
 
     BINDINGS = [

@@ -11,6 +11,7 @@ from textual.widgets import Footer
 
 from ...pair import PairSnapshot
 from ..boardtext import pair_row
+from ..pairview import PairView
 from ..timeline_events import TimelineEvent
 from ..widgets.pair_table import PairTable
 from ..widgets.status_line import StatusLine
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from ..app import ConsoleApp
 
 
-class PairsScreen(Screen):
+class PairsScreen(Screen, PairView):
     """The compact list of pairs, with the timeline of all of them below."""
 
     BINDINGS = [Binding("enter", "open_selected", "open pair",

@@ -7,6 +7,7 @@ the board.
 from __future__ import annotations
 
 from textual.content import Content
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -22,7 +23,16 @@ class Countdown(Widget):
     }
     """
 
-    lines: reactive[tuple[str, ...]] = reactive((), layout=True)
+    lines: reactive[tuple[str, ...]] = reactive((), repaint=False)
+
+    def watch_lines(self, old: tuple[str, ...], new: tuple[str, ...]) -> None:
+        # Each tick repaints only the line that changed (the soonest countdown).
+        if len(old) != len(new) or any(len(a) != len(b) for a, b in zip(old, new)):
+            self.refresh(layout=True)
+            return
+        for y, (a, b) in enumerate(zip(old, new)):
+            if a != b:
+                self.refresh(Region(0, y, self.size.width, 1))
 
     def render(self) -> Content:
         return Content("\n".join(self.lines))

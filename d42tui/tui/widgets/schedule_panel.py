@@ -1,7 +1,8 @@
 """SchedulePanel: next backup on production and next restore on the standby, counting down.
 
 It reads the clock once a second, but only the narrow `Countdown` repaints each
-second; the labels change when a schedule fires or a restore window opens or closes.
+second, and only the soonest event counts down in seconds (the other in minutes);
+the labels change when a schedule fires or a restore window opens or closes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from textual.widgets import Static
 
 from ...config import PairConfig
 from .. import _schedule_shim as schedule
-from ..boardtext import clock_text
+from ..boardtext import age_text, clock_text
 from .countdown import Countdown
 
 
@@ -48,6 +49,7 @@ class SchedulePanel(Widget):
         self.clock = clock
         self.local_tz = local_tz
         self._next: dict[str, float] = {}
+        self._restore: tuple[str, float] | None = None  # ("window", end) or ("next", fire)
         self._labels = ""
         self._warning_checked_at: float | None = None
         self.labels = Static(id="schedule-labels", markup=False)
@@ -80,6 +82,16 @@ class SchedulePanel(Widget):
             self._next[key] = nxt
         return nxt
 
+    def _restore_state(self, cron: str, now: float) -> tuple[str, float]:
+        """The restore window or the next restore; cron maths only when one of them passes."""
+        state = self._restore
+        if state is None or now >= state[1]:
+            window = schedule.restore_window(cron, self.pair.zone, self.pair.restore_duration, now)
+            state = ("window", window[1]) if window else (
+                "next", schedule.next_fire(cron, self.pair.zone, now))
+            self._restore = state
+        return state
+
     def _when(self, ts: float, now: float) -> str:
         text = clock_text(ts, self.pair.zone, now)
         local = datetime.fromtimestamp(ts, self.local_tz).astimezone(self.local_tz)
@@ -89,30 +101,40 @@ class SchedulePanel(Widget):
         return text
 
     def rows(self, now: float) -> list[tuple[str, str]]:
-        """(label, countdown) for each configured schedule."""
-        production, standby = self.roles
+        """(label, countdown) for each configured schedule; seconds only for the soonest."""
+        rows = self._rows(now)
+        soonest = min((left for _, left in rows if left is not None), default=None)
         out: list[tuple[str, str]] = []
+        for label, left in rows:
+            if left is None:
+                out.append((label, ""))
+            elif left == soonest:
+                out.append((label, schedule.countdown_text(left)))
+            else:
+                out.append((label, age_text(left)))
+        return out
+
+    def _rows(self, now: float) -> list[tuple[str, float | None]]:
+        production, standby = self.roles
+        out: list[tuple[str, float | None]] = []
         pair = self.pair
         if pair.backup_cron:
             nxt = self._fire("backup", pair.backup_cron, now)
-            out.append((f"next backup  on {production or '(no production asserted)'}  {self._when(nxt, now)}  in",
-                        schedule.countdown_text(nxt - now)))
+            out.append((f"next backup  on {production or '(no production asserted)'}  "
+                        f"{self._when(nxt, now)}  in", nxt - now))
         else:
-            out.append(("no backup schedule configured (backup_cron)", ""))
+            out.append(("no backup schedule configured (backup_cron)", None))
         if pair.restore_cron:
-            window = schedule.restore_window(pair.restore_cron, pair.zone,
-                                             pair.restore_duration, now)
-            if window is not None:
+            kind, until = self._restore_state(pair.restore_cron, now)
+            if kind == "window":
                 out.append((f"RESTORE WINDOW ON {standby or '?'}  until "
-                            f"{self._when(window[1], now)}  ends in",
-                            schedule.countdown_text(window[1] - now)))
+                            f"{self._when(until, now)}  ends in", until - now))
             else:
-                nxt = self._fire("restore", pair.restore_cron, now)
+                nxt = until
                 who = standby or "(no standby asserted)"
-                out.append((f"next restore on {who}  {self._when(nxt, now)}  in",
-                            schedule.countdown_text(nxt - now)))
+                out.append((f"next restore on {who}  {self._when(nxt, now)}  in", nxt - now))
         else:
-            out.append(("no restore schedule configured (restore_cron)", ""))
+            out.append(("no restore schedule configured (restore_cron)", None))
         return out
 
     def warning(self, now: float) -> str:
