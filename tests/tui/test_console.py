@@ -205,3 +205,17 @@ async def test_quit_asks_only_with_an_action_in_flight():
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_command_palette_lists_the_actions_and_respects_read_only():
+    app = handmade_app(read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Poll now", "Pause / resume polling", "Keys", "Next theme",
+                      "Theme: high-contrast", "Timeline: maximize / restore", "Quit",
+                      "Promote (refused: read-only)", "Failover (refused: read-only)"):
+            assert title in titles, title
+        assert not any(t.startswith("Demo:") for t in titles)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert "palette" in type(app.screen).__name__.lower() or "Command" in type(app.screen).__name__
