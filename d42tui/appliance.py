@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import hashlib
 import json
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import httpx
 
 from .config import ApplianceConfig
 from .health import Health, parse_health
 from .secrets import SecretError
+from .transport import SENT_FLAG, LeanTransport, PinMismatch
 
 HEALTH_PATH = "/healthstats/"
 MODE_PATH = "/api/1.0/appliancemode/"
@@ -108,16 +109,7 @@ class ModeChangeResult:
     failure: Failure | None = None
 
 
-class PinMismatch(Exception):
-    """The peer's certificate is not the pinned one; nothing was sent."""
-
-
-def sha256_fingerprint(der: bytes) -> str:
-    digest = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(digest[i:i + 2] for i in range(0, 64, 2))
-
-
-def ssl_context_for(cfg: ApplianceConfig) -> ssl.SSLContext | bool:
+def ssl_context_for(cfg: ApplianceConfig) -> ssl.SSLContext:
     tls = cfg.tls
     if tls.fingerprint_sha256 or not tls.verify:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -154,13 +146,26 @@ def _status_failure(response: httpx.Response, body: Any) -> Failure:
     return Failure(FailureKind.HTTP_ERROR, f"HTTP {code} {text}".strip(), code)
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
 def classify_exception(exc: BaseException) -> Failure:
+    chain = _causes(exc)
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return Failure(FailureKind.REFUSED, "nothing listens on the port")
     if isinstance(exc, PinMismatch):
         return Failure(FailureKind.PIN_MISMATCH, str(exc))
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException)):
         return Failure(FailureKind.TIMEOUT, "no answer in time")
     text = str(exc) or exc.__class__.__name__
-    if isinstance(exc, (ssl.SSLError, ssl.CertificateError)) or "SSL" in text or "certificate" in text:
+    if any(isinstance(e, (ssl.SSLError, ssl.CertificateError)) for e in chain) \
+            or "SSL" in text or "certificate" in text:
         return Failure(FailureKind.TLS, text[:200])
     if isinstance(exc, httpx.ConnectError):
         if "refused" in text.lower() or "Errno 111" in text:
@@ -175,25 +180,12 @@ def classify_exception(exc: BaseException) -> Failure:
     return Failure(FailureKind.NETWORK, exc.__class__.__name__)
 
 
-class _Tracer:
-    """httpcore trace hook: pins the certificate and notes whether bytes were sent."""
+class _Sent(dict):
+    """Set by the transport once request bytes went out (then silence means "unknown")."""
 
-    def __init__(self, pin: str | None):
-        self.pin = pin
-        self.sent = False
-
-    async def __call__(self, event: str, info: dict) -> None:
-        if event == "connection.start_tls.complete" and self.pin:
-            stream = info.get("return_value")
-            ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-            seen = sha256_fingerprint(der) if der else "no certificate"
-            if seen != self.pin:
-                if stream is not None:
-                    await stream.aclose()
-                raise PinMismatch(f"presented {seen[:23]}…, pinned {self.pin[:23]}…")
-        elif event.endswith(".send_request_headers.started"):
-            self.sent = True
+    @property
+    def sent(self) -> bool:
+        return bool(self.get("sent"))
 
 
 class ApplianceClient:
@@ -204,17 +196,16 @@ class ApplianceClient:
         self.cfg = cfg
         self.timeout = timeout
         self.clock = clock
+        transport = LeanTransport(ssl_context_for(cfg), cfg.tls.fingerprint_sha256)
         self._client = httpx.AsyncClient(
-            verify=ssl_context_for(cfg), timeout=httpx.Timeout(timeout),
-            follow_redirects=False, trust_env=False,
-            headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+            transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False,
+            trust_env=False, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
         )
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def __aenter__(self) -> "ApplianceClient":
+    async def __aenter__(self) -> ApplianceClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -230,25 +221,24 @@ class ApplianceClient:
         except SecretError as exc:
             raise _NoCredentials(str(exc)) from None
 
-    async def _request(self, method: str, url: str, tracer: _Tracer,
+    async def _request(self, method: str, url: str, tracer: _Sent, deadline: float | None = None,
                        **kwargs: Any) -> tuple[httpx.Response, bytes]:
-        async with asyncio.timeout(self.timeout):
-            async with self._client.stream(method, url, extensions={"trace": tracer},
-                                           **kwargs) as response:
-                body = b""
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY:
-                        break
-                return response, body[:MAX_BODY]
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self.timeout
+        async with asyncio.timeout_at(deadline):
+            response = await self._client.request(method, url, extensions={SENT_FLAG: tracer},
+                                                  **kwargs)
+            return response, response.content[:MAX_BODY]
 
-    async def health(self) -> PollResult:
+    async def health(self, deadline: float | None = None) -> PollResult:
+        """`deadline` (event-loop time) lets a poll round end all its polls at one instant."""
         started = time.perf_counter()
         at = self.clock()
-        tracer = _Tracer(self.cfg.tls.fingerprint_sha256)
+        tracer = _Sent()
         try:
             kwargs = {"auth": self._auth()} if self.cfg.health_auth else {}
-            response, raw = await self._request("GET", self.cfg.url + HEALTH_PATH, tracer, **kwargs)
+            response, raw = await self._request("GET", self.cfg.url + HEALTH_PATH, tracer,
+                                                deadline, **kwargs)
         except _NoCredentials as exc:
             return PollResult(self.cfg.name, at, None, None,
                               Failure(FailureKind.NO_CREDENTIALS, str(exc)))
@@ -267,14 +257,14 @@ class ApplianceClient:
                               Failure(FailureKind.BAD_RESPONSE, "JSON without health fields"))
         return PollResult(self.cfg.name, at, latency, health, None)
 
-    async def api_alive(self) -> Failure | None:
+    async def api_alive(self, deadline: float | None = None) -> Failure | None:
         """None when the main application answers its API; the failure otherwise."""
         if self.cfg.api is None:
             return None
-        tracer = _Tracer(self.cfg.tls.fingerprint_sha256)
+        tracer = _Sent()
         try:
             response, raw = await self._request("GET", self.cfg.api.url + API_PROBE_PATH, tracer,
-                                                auth=self._auth("api"))
+                                                deadline, auth=self._auth("api"))
         except _NoCredentials as exc:
             return Failure(FailureKind.NO_CREDENTIALS, str(exc))
         except Exception as exc:
@@ -286,11 +276,12 @@ class ApplianceClient:
             return Failure(FailureKind.BAD_RESPONSE, "no tag list in the API answer")
         return None
 
-    async def poll(self) -> PollResult:
+    async def poll(self, deadline: float | None = None) -> PollResult:
         """Health, plus the main-API probe when configured, concurrently."""
         if self.cfg.api is None:
-            return await self.health()
-        result, api_failure = await asyncio.gather(self.health(), self.api_alive())
+            return await self.health(deadline)
+        result, api_failure = await asyncio.gather(self.health(deadline),
+                                                   self.api_alive(deadline))
         return PollResult(result.appliance, result.at, result.latency, result.health,
                           result.failure, api_ok=api_failure is None, api_failure=api_failure)
 
@@ -299,7 +290,7 @@ class ApplianceClient:
         if mode not in ("production", "standby"):
             raise ValueError(f"unknown mode {mode!r}")
         started = time.perf_counter()
-        tracer = _Tracer(self.cfg.tls.fingerprint_sha256)
+        tracer = _Sent()
         try:
             response, raw = await self._request(
                 "POST", self.cfg.url + MODE_PATH, tracer,

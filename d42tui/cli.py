@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import __version__
 from .config import Config, ConfigError, LoadedConfig, load_config, state_dir
@@ -191,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url")
     p.add_argument("--timeout", type=float, default=5.0)
     p.set_defaults(func=cmd_fingerprint)
+
+    from .cli_actions import add_action_parsers
+
+    add_action_parsers(sub)
+    from .cli_dns import add_dns_parsers
+
+    add_dns_parsers(sub)
 
     sub.add_parser("simulate", help="run a simulated pair (see `d42tui simulate --help`)",
                    add_help=False)

@@ -16,11 +16,18 @@ from urllib.parse import urlsplit
 
 import yaml
 from croniter import croniter
-from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .backup.config import BackupConfig
 from .configtypes import Duration, StrictModel, check_one_secret, pick_secret
-from .dns.config import DnsConfig
+from .dns.config import DnsConfig, check_targets, dns_warnings
 from .secrets import Secret, literal_file_is_exposed
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -50,7 +57,7 @@ def _check_url(value: str) -> str:
     if parts.username or parts.password:
         raise ValueError("put credentials in username/password_*, not in the URL")
     try:
-        parts.port
+        _ = parts.port
     except ValueError:
         raise ValueError(f"'{value}' has an invalid port") from None
     return value.rstrip("/")
@@ -84,7 +91,7 @@ class TlsConfig(StrictModel):
         return value
 
     @model_validator(mode="after")
-    def _one_way(self) -> "TlsConfig":
+    def _one_way(self) -> TlsConfig:
         if self.ca_file and self.fingerprint_sha256:
             raise ValueError("@fingerprint_sha256: give either ca_file or fingerprint_sha256")
         if not self.verify and (self.ca_file or self.fingerprint_sha256):
@@ -107,7 +114,7 @@ class ApiConfig(StrictModel):
     password_command: list[str] | None = None
 
     @model_validator(mode="after")
-    def _secret(self) -> "ApiConfig":
+    def _secret(self) -> ApiConfig:
         check_one_secret(self, "password")
         return self
 
@@ -128,7 +135,7 @@ class ApplianceConfig(StrictModel):
     api: ApiConfig | None = None
 
     @model_validator(mode="after")
-    def _secret(self) -> "ApplianceConfig":
+    def _secret(self) -> ApplianceConfig:
         check_one_secret(self, "password")
         return self
 
@@ -147,7 +154,7 @@ class PollConfig(StrictModel):
     recovery_threshold: int = Field(2, ge=1, le=100)  # consecutive successes before UP again
 
     @model_validator(mode="after")
-    def _sane(self) -> "PollConfig":
+    def _sane(self) -> PollConfig:
         if self.interval < 0.2:
             raise ValueError("@interval: must be at least 200ms")
         if self.timeout <= 0 or self.timeout > 120:
@@ -175,7 +182,7 @@ class Thresholds(StrictModel):
     swap_free_percent: tuple[float, float] = (15, 5)
 
     @model_validator(mode="after")
-    def _order(self) -> "Thresholds":
+    def _order(self) -> Thresholds:
         for key in ("cpu_percent", "disk_percent", "dbsize_mb"):
             _pair_of(list(getattr(self, key)), f"@{key}", ascending=True)
         for key in ("memory_free_percent", "swap_free_percent"):
@@ -226,11 +233,13 @@ class PairConfig(StrictModel):
         return value
 
     @model_validator(mode="after")
-    def _production_known(self) -> "PairConfig":
+    def _production_known(self) -> PairConfig:
         names = [a.name for a in self.appliances]
         if self.production not in names:
             raise ValueError(f"@production: '{self.production}' is not one of this pair's "
                              f"appliances ({', '.join(names)})")
+        if self.dns is not None and (problem := check_targets(self.dns, names)):
+            raise ValueError(problem)
         return self
 
     @property
@@ -260,7 +269,7 @@ class Config(StrictModel):
     simulator: SimulatorRef | None = None
 
     @model_validator(mode="after")
-    def _unique(self) -> "Config":
+    def _unique(self) -> Config:
         seen_pairs: set[str] = set()
         seen: dict[str, str] = {}
         for i, pair in enumerate(self.pairs):
@@ -325,8 +334,7 @@ _PYDANTIC_WORDING = {
 def _format_error(path: Path, err: dict) -> str:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     msg = _PYDANTIC_WORDING.get(err["type"], err["msg"])
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+    msg = msg.removeprefix("Value error, ")
     if msg.startswith("@"):
         key, _, msg = msg[1:].partition(": ")
         loc = loc + tuple(_split_keypath(key))
@@ -369,6 +377,8 @@ def config_warnings(config: Config, path: Path) -> list[str]:
     out: list[str] = []
     literal = False
     for i, pair in enumerate(config.pairs):
+        if pair.dns is not None:
+            out.extend(f"{path}: pairs[{i}].dns.{w}" for w in dns_warnings(pair.dns))
         for j, appliance in enumerate(pair.appliances):
             key = f"pairs[{i}].appliances[{j}]"
             if appliance.password is not None or (appliance.api and appliance.api.password):

@@ -7,8 +7,9 @@ return new immutable values, so every verdict can be tested without a network.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal, Mapping
+from typing import Literal
 
 from .appliance import Failure, PollResult
 from .config import PairConfig, PollConfig, Thresholds
@@ -158,10 +159,18 @@ def backup_findings(name: str, health: Health) -> list[Reason]:
 
 
 def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
-                 modes: Mapping[str, AssertedMode]) -> PairVerdict:
+                 modes: Mapping[str, AssertedMode],
+                 desired_production: str | None = None) -> PairVerdict:
     names = [a.name for a in pair.appliances]
     prods = [n for n in names if modes[n].mode == "production"]
     states = {n: views[n].reachability for n in names}
+    unfenced = None
+    if len(prods) == 2 and desired_production in prods:
+        # An old primary that was down during a failover is still asserted production; while it
+        # stays down it runs nothing, so it is a fencing debt, not yet a split brain.
+        other = next(n for n in prods if n != desired_production)
+        if states[other] is Reachability.DOWN:
+            prods, unfenced = [desired_production], other
     if len(prods) == 2:
         why = ", ".join(f"{n} ({_source(modes[n])})" for n in prods)
         return PairVerdict(Verdict.SPLIT_BRAIN,
@@ -183,9 +192,12 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
             "critical", f"{primary} (production) is down: {views[primary].last_failure}"),),
             primary, standby)
     if states[standby] is Reachability.DOWN:
-        return PairVerdict(Verdict.STANDBY_DOWN, (Reason(
-            "warning", f"{standby} (standby) is down: {views[standby].last_failure}: "
-                       "no failover possible"),), primary, standby)
+        reasons = [Reason("warning", f"{standby} (standby) is down: {views[standby].last_failure}: "
+                                     "no failover possible")]
+        if unfenced:
+            reasons.append(Reason("warning", f"{unfenced} is still asserted production and not "
+                                             "fenced: re-assert standby on it when it returns"))
+        return PairVerdict(Verdict.STANDBY_DOWN, tuple(reasons), primary, standby)
     reasons: list[Reason] = []
     for n in names:
         view = views[n]
@@ -210,6 +222,15 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
     if reasons:
         return PairVerdict(Verdict.DEGRADED, tuple(reasons), primary, standby)
     return PairVerdict(Verdict.HEALTHY, (), primary, standby)
+
+
+def effective_production(desired: str, modes: Mapping[str, AssertedMode]) -> str | None:
+    """The appliance that should be serving: the desired one if asserted production, else
+    the only asserted production (an unfenced old primary does not count over the desired)."""
+    prods = [n for n, m in modes.items() if m.mode == "production"]
+    if desired in prods:
+        return desired
+    return prods[0] if len(prods) == 1 else None
 
 
 def _source(mode: AssertedMode) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from .appliance import ApplianceClient, Failure, FailureKind, PollResult
 from .config import Config, PairConfig
@@ -34,7 +34,7 @@ class PairPoller:
         self.round = 0
         self.latest: PairSnapshot | None = None
 
-    async def _poll_one(self, name: str) -> PollResult:
+    async def _poll_one(self, name: str, deadline: float) -> PollResult:
         task = self._inflight.get(name)
         if task is not None and not task.done():
             # Still waiting on the last round's answer: that is a failure of this round too.
@@ -45,13 +45,16 @@ class PairPoller:
         deadline = self.pair.poll.timeout + 0.1
         try:
             return await asyncio.wait_for(asyncio.shield(task), deadline)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return PollResult(name, self.clock(), None, None,
                               Failure(FailureKind.TIMEOUT, "no answer in time"))
 
     async def poll_once(self) -> PairSnapshot:
         names = [a.name for a in self.pair.appliances]
-        results = await asyncio.gather(*(self._poll_one(n) for n in names))
+        # One deadline for the whole round, from its start: a poll that started late (a busy
+        # loop at the top of a round) does not push the round past `timeout`.
+        deadline = asyncio.get_running_loop().time() + self.pair.poll.timeout
+        results = await asyncio.gather(*(self._poll_one(n, deadline) for n in names))
         for result in results:
             self.views[result.appliance] = observe(self.views[result.appliance], result,
                                                    self.pair.poll)
@@ -65,7 +68,7 @@ class PairPoller:
         views = dict(self.views)
         snap = PairSnapshot(
             pair=self.pair.name, round=self.round, at=self.clock(), views=views, modes=modes,
-            desired_production=desired, verdict=pair_verdict(self.pair, views, modes),
+            desired_production=desired, verdict=pair_verdict(self.pair, views, modes, desired),
             order=tuple(views))
         self.latest = snap
         return snap
@@ -135,7 +138,7 @@ class Poller:
             if remaining > 0:
                 try:
                     await asyncio.wait_for(wake.wait(), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     async def run(self) -> None:

@@ -5,12 +5,12 @@ The JSON layout is a stable contract (`schema_version`); see docs/status-json.md
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .appliance import Failure
 from .config import ApplianceConfig, Config, PairConfig
-from .pair import AssertedMode, ApplianceView, PairSnapshot, Reachability
+from .pair import ApplianceView, AssertedMode, PairSnapshot, Reachability
 
 SCHEMA_VERSION = 1
 NAGIOS = {"ok": (0, "OK"), "warning": (1, "WARNING"), "critical": (2, "CRITICAL"),
@@ -20,7 +20,7 @@ NAGIOS = {"ok": (0, "OK"), "warning": (1, "WARNING"), "critical": (2, "CRITICAL"
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def hhmm(ts: float) -> str:

@@ -27,19 +27,19 @@ class Secret:
     _cached: str | None = field(default=None, repr=False)
 
     @classmethod
-    def literal(cls, value: str) -> "Secret":
+    def literal(cls, value: str) -> Secret:
         return cls("literal", "", _literal=value)
 
     @classmethod
-    def env(cls, name: str) -> "Secret":
+    def env(cls, name: str) -> Secret:
         return cls("env", name)
 
     @classmethod
-    def file(cls, path: str | Path) -> "Secret":
+    def file(cls, path: str | Path) -> Secret:
         return cls("file", str(path))
 
     @classmethod
-    def command(cls, argv: list[str] | tuple[str, ...]) -> "Secret":
+    def command(cls, argv: list[str] | tuple[str, ...]) -> Secret:
         return cls("command", tuple(argv))
 
     def describe(self) -> str:

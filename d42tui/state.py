@@ -11,8 +11,9 @@ import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .config import PairConfig
 from .pair import AssertedMode

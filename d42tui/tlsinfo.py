@@ -9,12 +9,12 @@ from __future__ import annotations
 import socket
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from .appliance import sha256_fingerprint
+from .transport import sha256_fingerprint
 
 
 class FingerprintError(Exception):
@@ -47,7 +47,7 @@ def fetch_certificate(url: str, timeout: float = 5.0) -> CertificateInfo:
                 der = tls.getpeercert(binary_form=True)
     except ConnectionRefusedError:
         raise FingerprintError(f"{parts.hostname}:{port}: connection refused") from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise FingerprintError(f"{parts.hostname}:{port}: no answer in {timeout:g}s") from None
     except (OSError, ssl.SSLError) as exc:
         raise FingerprintError(f"{parts.hostname}:{port}: {exc}") from None
@@ -60,5 +60,5 @@ def fetch_certificate(url: str, timeout: float = 5.0) -> CertificateInfo:
         subject=cert.subject.rfc4514_string() or "(empty)",
         issuer=cert.issuer.rfc4514_string() or "(empty)",
         not_after=not_after.isoformat(sep=" "),
-        expired=not_after < datetime.now(timezone.utc),
+        expired=not_after < datetime.now(UTC),
     )

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Real-server fixtures (named, sshd) live in their own modules; registered here once.
+pytest_plugins = ["tests.named_server"]
+
 
 def require_binary(name: str, *candidates: str) -> str:
     """Path of a server binary; skip (locally) or fail (CI=true) when it is missing."""

@@ -10,8 +10,7 @@ import yaml
 from d42tui.appliance import Failure, FailureKind, PollResult
 from d42tui.config import parse_config
 from d42tui.health import parse_health
-from d42tui.pair import (AssertedMode, ApplianceView, Reachability, Verdict, observe,
-                         pair_verdict)
+from d42tui.pair import ApplianceView, AssertedMode, Reachability, Verdict, observe, pair_verdict
 from d42tui.state import StateStore
 
 from .test_config import GOOD

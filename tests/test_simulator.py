@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -35,11 +35,11 @@ REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "s3cret-Pa55"
 STANDBY_MSG = "Appliance Manager standby mode set to True. Background jobs disabled"
 PRODUCTION_MSG = "Appliance Manager standby mode set to False. Background jobs enabled"
-STATUS_RE = re.compile(r"^(?P<text>.*)\n @ (?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$", re.S)
+STATUS_RE = re.compile(r"^(?P<text>.*)\n @ (?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$", re.DOTALL)
 
 
 def epoch(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
 class FakeClock:

@@ -11,8 +11,8 @@ import hmac
 import math
 import threading
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import parse_qsl
 
 from croniter import croniter

@@ -45,7 +45,7 @@ def make_certificate(appliance: str) -> SimCertificate:
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "d42tui simulator"),
         x509.NameAttribute(NameOID.COMMON_NAME, appliance[:64] or "appliance"),
     ])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     public = key.public_key()
     cert = (
         x509.CertificateBuilder()

@@ -35,7 +35,7 @@ def _error(status: int, message: str, headers: list[tuple[str, str]] | None = No
 class ControlApi:
     """Routes: GET /truth, POST /fault, GET|DELETE /requests, GET /appliances."""
 
-    def __init__(self, sim: "Simulator"):
+    def __init__(self, sim: Simulator):
         self.sim = sim
 
     async def handle(self, request: Request) -> Response:
@@ -131,7 +131,7 @@ class ControlClient:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "ControlClient":
+    def __enter__(self) -> ControlClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

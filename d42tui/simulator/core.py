@@ -13,8 +13,9 @@ import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Callable, Coroutine
+from typing import Any
 
 from .appliance import FAULT_KINDS, MAIN_API, MANAGER, SimAppliance, SimRequest, error_response
 from .certs import SimCertificate, make_certificate, server_context
@@ -113,7 +114,7 @@ class Simulator:
         if self._state == "running":
             self._call(self._sync_listeners(entry))
 
-    def start(self) -> "Simulator":
+    def start(self) -> Simulator:
         """Start the loop thread; returns once every listener is bound."""
         if self._state != "new":
             raise RuntimeError(f"the simulator cannot start: it is {self._state}")
@@ -142,7 +143,7 @@ class Simulator:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(CALL_TIMEOUT)
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -286,10 +287,10 @@ class Simulator:
     async def _close_all(self) -> None:
         with self._lock:
             entries = list(self._entries.values())
-        listeners = [l for e in entries for l in e.listeners.values()]
+        listeners = [lis for e in entries for lis in e.listeners.values()]
         if self._control is not None:
             listeners.append(self._control)
-        await asyncio.gather(*(l.close() for l in listeners), return_exceptions=True)
+        await asyncio.gather(*(lis.close() for lis in listeners), return_exceptions=True)
 
     async def _sync_listeners(self, entry: _Entry) -> None:
         """Make the sockets match the fault: `down` closes them, anything else (re)binds.

@@ -12,10 +12,11 @@ import json
 import logging
 import re
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 log = logging.getLogger("d42tui.simulator")
 
@@ -84,7 +85,7 @@ class Response:
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: list[tuple[str, str]] | None = None,
-             close: bool = False) -> "Response":
+             close: bool = False) -> Response:
         return cls(status, json.dumps(payload).encode(), "application/json", headers or [], close)
 
 
@@ -173,7 +174,7 @@ async def read_request(reader: asyncio.StreamReader,
         return None
     except asyncio.LimitOverrunError:
         raise HttpError(431, f"request head larger than {MAX_HEAD_BYTES} bytes") from None
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return None
     head = head.lstrip(b"\r\n")  # RFC 9112 §2.2: tolerate blank lines before the request line
     if len(head) > MAX_HEAD_BYTES:
@@ -186,7 +187,7 @@ async def read_request(reader: asyncio.StreamReader,
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         try:
             body = await asyncio.wait_for(reader.readexactly(length), BODY_TIMEOUT)
-        except (asyncio.IncompleteReadError, asyncio.TimeoutError):
+        except (TimeoutError, asyncio.IncompleteReadError):
             raise HttpError(400, "the body is shorter than its Content-Length") from None
     path, _, query = target.partition("?")
     return Request(method, target, path, query, version, tuple(headers), body)
@@ -322,7 +323,7 @@ async def _discard_rest(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
     while received < LINGER_BYTES and (left := deadline - loop.time()) > 0:
         try:
             chunk = await asyncio.wait_for(reader.read(65536), left)
-        except (asyncio.TimeoutError, OSError, ssl.SSLError):
+        except (TimeoutError, OSError, ssl.SSLError):
             return
         if not chunk:
             return
@@ -341,7 +342,7 @@ async def _close(writer: asyncio.StreamWriter) -> None:
     writer.close()
     try:
         await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT)
-    except (asyncio.TimeoutError, ConnectionError, ssl.SSLError, OSError):
+    except (TimeoutError, ConnectionError, ssl.SSLError, OSError):
         writer.transport.abort()
     except asyncio.CancelledError:
         writer.transport.abort()

@@ -1,0 +1,187 @@
+"""Headless guarded actions and the audit commands: same plans, same checks as the console.
+
+`--yes` skips only the typed confirmation, never a check; `--force` is a separate,
+explicit override of a refusal that can be forced. Exit codes: 0 done, 1 refused
+or cancelled, 2 usage/config, 3 failed, 4 unknown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+from .actions import ActionKind, plan_action
+from .audit import JsonlLog, audit_path, events_path, export_markdown, outcomes
+from .config import ConfigError, load_config, state_dir
+from .configtypes import parse_duration
+
+
+def add_action_parsers(sub) -> None:
+    for kind, help_text in ((ActionKind.PROMOTE, "make an appliance production"),
+                            (ActionKind.DEMOTE, "put an appliance in standby"),
+                            (ActionKind.REASSERT, "send an appliance's asserted mode again (fencing)"),
+                            (ActionKind.FAILOVER, "promote the standby, demote the old primary"),
+                            (ActionKind.FAILBACK, "fail over back to the preferred primary")):
+        p = sub.add_parser(kind.value, help=help_text)
+        if kind in (ActionKind.PROMOTE, ActionKind.DEMOTE, ActionKind.REASSERT):
+            p.add_argument("name", help="the appliance")
+        else:
+            p.add_argument("--pair", help="the pair (needed when the config has several)")
+        p.add_argument("--config", default=argparse.SUPPRESS)
+        p.add_argument("--yes", action="store_true", help="skip the typed confirmation (not the checks)")
+        p.add_argument("--force", action="store_true", help="override a refusal that can be forced")
+        p.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
+        p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS)
+        p.set_defaults(func=cmd_action, action_kind=kind)
+
+    p = sub.add_parser("audit", help="show the audit trail (or: audit export --markdown)")
+    p.add_argument("what", nargs="?", choices=["export"], help="export an incident timeline")
+    p.add_argument("--config", default=argparse.SUPPRESS)
+    p.add_argument("--since", help="a duration back (2h, 30m) or an ISO time")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--markdown", action="store_true")
+    p.add_argument("--output", help="write the export to this file")
+    p.set_defaults(func=cmd_audit)
+
+
+def _since(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return time.time() - parse_duration(text)
+    except ValueError:
+        pass
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise ConfigError([f"--since: '{text}' is neither a duration (2h) nor an ISO time"]) from None
+
+
+def _ask(prompt: str) -> str:
+    print(prompt, end="", flush=True)
+    line = sys.stdin.readline()
+    return line.strip()
+
+
+def cmd_action(args: argparse.Namespace) -> int:
+    from .cli import oneshot_config
+
+    loaded = load_config(args.config)
+    config = loaded.config
+    kind: ActionKind = args.action_kind
+    target = getattr(args, "name", None)
+    try:
+        if target is not None:
+            pair = config.pair_of_appliance(target)
+        elif args.pair:
+            pair = config.pair(args.pair)
+        elif len(config.pairs) == 1:
+            pair = config.pairs[0]
+        else:
+            raise ConfigError([f"the config has {len(config.pairs)} pairs: name one with --pair "
+                               f"({', '.join(p.name for p in config.pairs)})"])
+    except KeyError as exc:
+        raise ConfigError([f"no appliance or pair named {exc.args[0]}"]) from None
+    config = oneshot_config(config.model_copy(update={"pairs": [pair]}))
+    return asyncio.run(_act(args, config, kind, target))
+
+
+async def _act(args: argparse.Namespace, config, kind: ActionKind, target: str | None) -> int:
+    from .poller import Poller
+    from .runner import ActionRunner
+    from .state import StateStore
+
+    pair = config.pairs[0]
+    store = StateStore(state_dir(config))
+    poller = Poller(config, store)
+    runner = ActionRunner(config, poller, store, JsonlLog(audit_path(config)),
+                          read_only=getattr(args, "read_only", False))
+    try:
+        if runner.read_only:
+            # Refused before a single request, polls included.
+            from .actions import Picture, Plan
+
+            plan = Plan(kind, pair.name, target or "?", (), Picture("not polled", ()),
+                        summary=kind.value)
+            result = runner.refuse(plan, "refused", "read-only mode: nothing is sent")
+            print(f"REFUSED: {result.detail}")
+            return result.exit_code
+        print(f"polling pair {pair.name}…", flush=True)
+        snap = await poller.pairs[pair.name].poll_once()
+        plan = plan_action(kind, pair, snap, target)
+        return await confirm_and_run(args, runner, plan)
+    finally:
+        await poller.aclose()
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    config = None
+    try:
+        config = load_config(args.config).config
+    except ConfigError:
+        if args.config:
+            raise
+    audit = JsonlLog(audit_path(config))
+    since = _since(args.since)
+    if args.what == "export":
+        text = export_markdown(audit, JsonlLog(events_path(config)), since)
+        if args.output:
+            with open(args.output, "w") as fh:
+                fh.write(text)
+            print(f"wrote {args.output}")
+        else:
+            sys.stdout.write(text)
+        return 0
+    rows = outcomes(list(audit.records(since)))
+    if args.json:
+        print(json.dumps([row.__dict__ for row in rows], indent=2))
+        return 0
+    if not rows:
+        print(f"no actions recorded in {audit.path}")
+    for row in rows:
+        forced = " (forced)" if row.forced else ""
+        print(f"{row.time[:19]}  {row.user}@{row.host}  {row.pair}  {row.action} {row.target}"
+              f"{forced}  → {row.result}: {row.detail}")
+    return 0
+
+
+async def confirm_and_run(args: argparse.Namespace, runner, plan) -> int:
+    """Print the plan, refuse or confirm (typed name; FORCE for an override), run, report."""
+    force = getattr(args, "force", False)
+    print("\n".join(plan.lines()))
+    if plan.refused and not (force and plan.forceable):
+        return runner.refuse(plan, "refused", plan.refusal, force).exit_code
+    if args.dry_run:
+        print("dry run: nothing was sent.")
+        return 0
+    if not plan.steps:
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            runner.refuse(plan, "cancelled", "no confirmation: not a terminal and no --yes")
+            print("not confirmed: stdin is not a terminal (pass --yes in scripts)", file=sys.stderr)
+            return 1
+        typed = _ask(f"Type the name ({plan.target}) to confirm: ")
+        if typed != plan.target:
+            runner.refuse(plan, "cancelled", f"confirmation did not match ({typed!r})")
+            print("cancelled: nothing was sent.")
+            return 1
+        if plan.refused:
+            print(f"RISK: {plan.force_risk}")
+            if _ask("Type FORCE to override the refusal: ") != "FORCE":
+                runner.refuse(plan, "cancelled", "force not confirmed", True)
+                print("cancelled: nothing was sent.")
+                return 1
+    result = await runner.run(plan, force=force,
+                              progress=lambda text: print(f"… {text}", flush=True))
+    for step in result.steps:
+        print(f"  {step.step.text}: {step.outcome}: {step.message}")
+    for warning in result.warnings:
+        print(f"WARNING: {warning}")
+    print(f"{result.outcome.upper()}: {result.detail}")
+    return result.exit_code
