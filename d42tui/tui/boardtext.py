@@ -8,12 +8,12 @@ ages are what keep a 1 s poll from repainting the board every second.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 
+from .. import schedule
 from ..config import ApplianceConfig, PairConfig
 from ..pair import ApplianceView, AssertedMode, PairSnapshot, PairVerdict, Reachability, Verdict
 from ..report import backup_text, mode_text, reach_text
-from . import _schedule_shim as schedule
 
 Tone = str  # "", "ok", "warning", "critical", "dim", "strong"
 Span = tuple[str, Tone]
@@ -54,6 +54,24 @@ def latency_bucket(seconds: float | None, previous: str | None = None) -> str:
             if abs(ms - boundary) <= boundary * _HYSTERESIS:
                 return previous
     return labels[index]
+
+
+# The engine's clock gives epoch seconds; schedule.py takes and returns aware datetimes.
+def _at(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+def next_fire(cron: str, tz: tzinfo, now: float) -> float:
+    return schedule.next_fire(cron, tz, _at(now)).timestamp()
+
+
+def restore_window(pair: PairConfig, now: float) -> tuple[float, float] | None:
+    """(start, end) of the restore running at `now` on the pair's standby, else None."""
+    if pair.restore_cron is None:
+        return None
+    window = schedule.restore_window(pair.restore_cron, pair.zone, pair.restore_duration,
+                                     _at(now))
+    return None if window is None else (window[0].timestamp(), window[1].timestamp())
 
 
 def age_text(seconds: float) -> str:
@@ -185,11 +203,11 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
 def _restore_line(pair: PairConfig, now: float) -> Line:
     if pair.restore_cron is None:
         return (("no restore schedule configured", "dim"),)
-    window = schedule.restore_window(pair.restore_cron, pair.zone, pair.restore_duration, now)
+    window = restore_window(pair, now)
     if window is not None:
         return (("RESTORE WINDOW ON", "warning"),
                 (f" until {clock_text(window[1], pair.zone)}", ""))
-    nxt = schedule.next_fire(pair.restore_cron, pair.zone, now)
+    nxt = next_fire(pair.restore_cron, pair.zone, now)
     return ((f"restore window off · next {clock_text(nxt, pair.zone, now)}", ""),)
 
 

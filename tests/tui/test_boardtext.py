@@ -6,9 +6,8 @@ from zoneinfo import ZoneInfo
 
 from d42tui.appliance import FailureKind
 from d42tui.pair import Reachability
-from d42tui.tui import _schedule_shim as schedule
 from d42tui.tui.boardtext import (age_text, banner_model, card_model, latency_bucket,
-                                  pair_row)
+                                  next_fire, pair_row, restore_window)
 from d42tui.tui.policy import MUTATING, ActionPolicy
 from d42tui.tui.timeline_events import snapshot_events
 
@@ -129,16 +128,13 @@ def test_timeline_events_from_successive_snapshots():
     assert snapshot_events(down, down) == []
 
 
-def test_schedule_shim_countdowns_windows_and_clash():
-    utc = ZoneInfo("UTC")
-    assert schedule.countdown_text(3600 + 62) == "1:01:02"
-    assert schedule.countdown_text(86400 + 5) == "1d 00:00:05"
-    nxt = schedule.next_fire("0 */4 * * *", utc, H.NOW)
-    assert nxt - H.NOW == 3600 + 42 * 60 + 30
-    assert schedule.restore_window("30 */4 * * *", utc, 1800, H.NOW) is None
-    assert schedule.restore_before_backup_lands("0 */4 * * *", "30 */4 * * *", utc, H.NOW) is None
-    clash = schedule.restore_before_backup_lands("0 */4 * * *", "5 */4 * * *", utc, H.NOW)
-    assert clash is not None and clash[0] - clash[1] == 300
+def test_schedule_adapters_speak_epoch_seconds():
+    config = H.make_config()
+    pair = config.pairs[0]
+    assert next_fire("0 */4 * * *", ZoneInfo("UTC"), H.NOW) - H.NOW == 3600 + 42 * 60 + 30
+    assert restore_window(pair, H.NOW) is None
+    start, end = restore_window(pair, H.NOW + 2 * 3600 + 12 * 60 + 40)
+    assert end - start == pair.restore_duration and (end - H.NOW) == 2 * 3600 + 42 * 60 + 30
 
 
 def test_read_only_is_one_policy_for_every_mutating_action():

@@ -1,8 +1,8 @@
 """SchedulePanel: next backup on production and next restore on the standby, counting down.
 
-It reads the clock once a second, but only the narrow `Countdown` repaints each
-second, and only the soonest event counts down in seconds (the other in minutes);
-the labels change when a schedule fires or a restore window opens or closes.
+It reads the clock once a second, but only the narrow `Countdown` repaints, and
+only when its text changes (schedule.countdown_text has seconds only in the last
+hour); the labels change when a schedule fires or a restore window opens or closes.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ... import schedule
 from ...config import PairConfig
-from .. import _schedule_shim as schedule
-from ..boardtext import age_text, clock_text
+from ..boardtext import clock_text, next_fire, restore_window
 from .countdown import Countdown
 
 
@@ -78,7 +78,7 @@ class SchedulePanel(Widget):
     def _fire(self, key: str, cron: str, now: float) -> float:
         nxt = self._next.get(key)
         if nxt is None or nxt <= now:
-            nxt = schedule.next_fire(cron, self.pair.zone, now)
+            nxt = next_fire(cron, self.pair.zone, now)
             self._next[key] = nxt
         return nxt
 
@@ -86,9 +86,9 @@ class SchedulePanel(Widget):
         """The restore window or the next restore; cron maths only when one of them passes."""
         state = self._restore
         if state is None or now >= state[1]:
-            window = schedule.restore_window(cron, self.pair.zone, self.pair.restore_duration, now)
+            window = restore_window(self.pair, now)
             state = ("window", window[1]) if window else (
-                "next", schedule.next_fire(cron, self.pair.zone, now))
+                "next", next_fire(cron, self.pair.zone, now))
             self._restore = state
         return state
 
@@ -101,18 +101,9 @@ class SchedulePanel(Widget):
         return text
 
     def rows(self, now: float) -> list[tuple[str, str]]:
-        """(label, countdown) for each configured schedule; seconds only for the soonest."""
-        rows = self._rows(now)
-        soonest = min((left for _, left in rows if left is not None), default=None)
-        out: list[tuple[str, str]] = []
-        for label, left in rows:
-            if left is None:
-                out.append((label, ""))
-            elif left == soonest:
-                out.append((label, schedule.countdown_text(left)))
-            else:
-                out.append((label, age_text(left)))
-        return out
+        """(label, countdown) for each configured schedule."""
+        return [(label, "" if left is None else schedule.countdown_text(left))
+                for label, left in self._rows(now)]
 
     def _rows(self, now: float) -> list[tuple[str, float | None]]:
         production, standby = self.roles
@@ -141,15 +132,10 @@ class SchedulePanel(Widget):
         pair = self.pair
         if not (pair.backup_cron and pair.restore_cron):
             return ""
+        # The config has no backup duration yet: schedule.py's default (30 min) stands in.
         clash = schedule.restore_before_backup_lands(pair.backup_cron, pair.restore_cron,
-                                                     pair.zone, now)
-        if clash is None:
-            return ""
-        restore, backup = clash
-        minutes = int((restore - backup) // 60)
-        return (f"▲ the {clock_text(restore, pair.zone)} restore starts {minutes} min after the "
-                f"{clock_text(backup, pair.zone)} backup: it would restore an older or "
-                "unfinished backup")
+                                                     pair.zone, schedule.DEFAULT_BACKUP_DURATION)
+        return "" if clash is None else f"▲ {clash}"
 
     def tick(self) -> None:
         now = self.clock()
