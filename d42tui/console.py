@@ -1,32 +1,60 @@
 """Start the console: on a config, or on the built-in simulator with `--demo`.
 
-Until the Textual console lands this prints the status table once.
+`run_console(args)` is what `d42tui` without a subcommand runs. Textual is imported
+only here and under `d42tui/tui/`, so the headless commands never pay for it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import tempfile
 from pathlib import Path
 
 
-def run_console(args: argparse.Namespace) -> int:
-    from .cli import oneshot_config, poll_all_once
-    from .config import load_config
-    from .report import status_table
+def _themes(wanted: str | None):
+    """The theme files, and the wanted theme's name checked against them (exit 2 if unknown)."""
+    from .config import ConfigError
+    from .tui.themes import load_themes
 
+    themes, problems = load_themes()
+    if wanted is not None and wanted not in themes:
+        raise ConfigError([f"--theme: no theme named '{wanted}' (available: "
+                           f"{', '.join(sorted(themes)) or 'none'}; theme files live in themes/)"])
+    return themes, problems
+
+
+def run_console(args: argparse.Namespace) -> int:
+    from .config import load_config, state_dir
+    from .poller import Poller
+    from .state import StateStore
+
+    themes, problems = _themes(args.theme)
+    options = dict(read_only=args.read_only, theme=args.theme, themes=themes,
+                   theme_problems=problems)
     if args.demo:
         from .simulator.run import build_demo, write_config
+        from .tui.app import DemoConsoleApp
+        from .tui.demo import SimulatorDemo
 
         sim, passwords = build_demo()
         with sim, tempfile.TemporaryDirectory(prefix="d42tui-demo-") as tmp:
-            path = write_config(sim, Path(tmp) / "demo.yaml", passwords)
-            config = oneshot_config(load_config(path).config)
-            sys.stdout.write(status_table(config, asyncio.run(poll_all_once(config))))
-        return 0
+            config = load_config(write_config(sim, Path(tmp) / "demo.yaml", passwords)).config
+            # The demo keeps its roles to itself: never the operator's real state file.
+            store = StateStore(Path(tmp) / "state")
+            app = DemoConsoleApp(config, poller=Poller(config, store), store=store,
+                                 demo=SimulatorDemo(list(sim.names), sim.set_fault), **options)
+            app.run(mouse=args.mouse)
+        return app.return_code or 0
+
+    from .tui.app import ConsoleApp
+
     loaded = load_config(args.config)
-    config = oneshot_config(loaded.config)
-    sys.stdout.write(status_table(config, asyncio.run(poll_all_once(config))))
-    return 0
+    config = loaded.config
+    store = StateStore(state_dir(config))
+    app = ConsoleApp(config, poller=Poller(config, store), store=store,
+                     notices=loaded.warnings, **options)
+    app.run(mouse=args.mouse)
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return app.return_code or 0

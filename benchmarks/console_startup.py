@@ -1,0 +1,72 @@
+"""Start-up: `d42tui --demo` until its first full board is painted, against a minimal
+Textual app until its first paint, in the same run; prints both and the ratio.
+
+Both run in an 80x24 pseudo-terminal; "painted" means the markers have been written
+(the demo: the verdict, the schedule and the footer). Target: ratio ≤ 1.5.
+Usage: python3 benchmarks/console_startup.py [--runs 7]; --smoke for CI (2 runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pty import PtyProgram  # noqa: E402
+
+MINIMAL = '''
+from textual.app import App
+from textual.widgets import Footer, Static
+
+class Minimal(App):
+    def compose(self):
+        yield Static("minimal board painted")
+        yield Footer()
+
+Minimal().run()
+'''
+
+DEMO_MARKERS = (b"HEALTHY", b"next restore", b"palette")
+MINIMAL_MARKERS = (b"minimal board painted",)
+
+
+def time_to_paint(argv: list[str], markers: tuple[bytes, ...], timeout: float = 30.0) -> float:
+    started = time.perf_counter()
+    program = PtyProgram(argv, env={"D42TUI_STATE_DIR": tempfile.mkdtemp()})
+    try:
+        for marker in markers:
+            if not program.read(timeout, until=marker):
+                raise SystemExit(f"{argv}: {marker!r} never painted")
+        return time.perf_counter() - started
+    finally:
+        program.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--smoke", action="store_true", help="2 runs (CI)")
+    args = parser.parse_args()
+    runs = 2 if args.smoke else args.runs
+    with tempfile.TemporaryDirectory() as tmp:
+        minimal = Path(tmp) / "minimal.py"
+        minimal.write_text(MINIMAL)
+        demo_times, minimal_times = [], []
+        time_to_paint([sys.executable, str(minimal)], MINIMAL_MARKERS)  # warm the file cache
+        for _ in range(runs):
+            minimal_times.append(time_to_paint([sys.executable, str(minimal)], MINIMAL_MARKERS))
+            demo_times.append(time_to_paint([sys.executable, "-m", "d42tui", "--demo"],
+                                            DEMO_MARKERS))
+    demo, base = statistics.median(demo_times), statistics.median(minimal_times)
+    print(f"minimal Textual app, first paint:       {base * 1000:6.0f} ms (median of {runs})")
+    print(f"d42tui --demo, first full board:        {demo * 1000:6.0f} ms (median of {runs})")
+    print(f"ratio:                                  {demo / base:6.2f}x  (target ≤ 1.5x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,373 @@
+"""ConsoleApp: the Textual console over the engine's poller.
+
+The poller runs in a worker on Textual's loop; each snapshot becomes a
+`SnapshotArrived` message, and the app hands it to its screens, which repaint only
+what changed. Read-only refusals are decided in one place (`ActionPolicy`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from datetime import tzinfo
+from functools import partial
+from typing import Callable, Iterable
+
+from textual.actions import ActionParseResult, parse as parse_action
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.theme import Theme
+
+from ..config import Config, PairConfig
+from ..configtypes import format_duration
+from ..pair import AssertedMode, PairSnapshot
+from ..poller import Poller
+from ..state import StateStore
+from .boardtext import Line
+from .demo import FAULTS, DemoControl, FaultChoice
+from .pairview import PairView
+from .policy import MUTATING, ActionPolicy
+from .screens.board import BoardScreen
+from .screens.confirm_quit import ConfirmQuitScreen
+from .screens.help import HelpScreen
+from .screens.too_small import TooSmallScreen
+from .themes import DEFAULT_THEME, load_themes
+from .timeline_events import TimelineEvent, console_event, snapshot_events
+
+MIN_SIZE = (80, 24)
+MAX_EVENTS = 2000
+THEME_ORDER = ("dark", "light", "high-contrast")
+
+
+class SnapshotArrived(Message):
+    """The poller finished a round of one pair."""
+
+    def __init__(self, snapshot: PairSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class PollerStopped(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ConsoleApp(App[int]):
+    """The live pair board. `clock` is injectable so tests see stable countdowns."""
+
+    TITLE = "d42tui"
+
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "help", tooltip="show every key"),
+        Binding("r", "poll_now", "poll", tooltip="poll every appliance now"),
+        Binding("p", "toggle_pause", "pause", tooltip="pause / resume polling"),
+        Binding("t", "cycle_theme", "theme", tooltip="switch to the next theme"),
+        Binding("q", "request_quit", "quit",
+                tooltip="quit (asks first only if an action is in flight)"),
+        Binding("ctrl+q", "request_quit", "quit", show=False, priority=True,
+                tooltip="quit (asks first only if an action is in flight)"),
+        # Mutating keys: reserved here so read-only mode covers them from day one.
+        Binding("P", "promote", "promote", show=False),
+        Binding("D", "demote", "demote", show=False),
+        Binding("F", "failover", "failover", show=False),
+        Binding("B", "failback", "failback", show=False),
+        Binding("N", "dns", "DNS", show=False),
+    ]
+
+    CSS = """
+    Screen { background: $background; }
+    Footer { background: $panel; }
+    """
+
+    status_line: reactive[Line] = reactive(())
+    paused: reactive[bool] = reactive(False)
+
+    def __init__(self, config: Config, *, poller: Poller | None = None,
+                 store: StateStore | None = None, clock: Callable[[], float] = time.time,
+                 read_only: bool = False, theme: str | None = None,
+                 themes: dict[str, Theme] | None = None, theme_problems: Iterable[str] = (),
+                 demo: DemoControl | None = None, local_tz: tzinfo | None = None,
+                 notices: Iterable[str] = (), min_size: tuple[int, int] = MIN_SIZE) -> None:
+        self.no_color = "NO_COLOR" in os.environ
+        # Native ANSI colours make Textual install its NoColor filter: no colour codes at all.
+        super().__init__(ansi_color=True if self.no_color else None)
+        self.config = config
+        self.poller = poller
+        self.store = store
+        self.clock = clock
+        self.local_tz = local_tz
+        self.policy = ActionPolicy(read_only=read_only)
+        self.demo = demo
+        self.min_size = min_size
+        self.snapshots: dict[str, PairSnapshot] = {}
+        self.events: list[TimelineEvent] = []  # oldest first
+        self.in_flight: list[str] = []  # actions running now (a later issue fills this)
+        self.poller_error: str | None = None
+        if themes is None:
+            themes, problems = load_themes()
+            theme_problems = [*theme_problems, *problems]
+        self.theme_problems = list(theme_problems)
+        self.notices = list(notices)  # config warnings: said once at start, kept in the timeline
+        for item in themes.values():
+            self.register_theme(item)
+        self.theme_names = [n for n in THEME_ORDER if n in themes] + \
+                           [n for n in themes if n not in THEME_ORDER]
+        wanted = theme or (DEFAULT_THEME if DEFAULT_THEME in themes else None)
+        if wanted is not None:
+            self.theme = wanted
+        self._update_status()
+
+    # --- screens ----------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        if len(self.config.pairs) == 1:
+            return BoardScreen(self.config.pairs[0])
+        from .screens.pairs import PairsScreen  # DataTable is costly to import: only when needed
+
+        return PairsScreen()
+
+    def open_pair(self, name: str) -> None:
+        self.push_screen(BoardScreen(self.config.pair(name)))
+
+    def on_mount(self) -> None:
+        for problem in self.theme_problems:
+            self.notify(problem, title="theme file skipped", severity="warning", timeout=10)
+        if self.notices:
+            self.add_events([console_event(self.clock(), f"config: {text}", "warning")
+                             for text in self.notices])
+            self.notify("\n".join(self.notices), title="config warnings", severity="warning",
+                        timeout=10)
+        if self.poller is not None:
+            self.poller.subscribe(self._from_poller)
+            self.run_worker(self._poll_forever(), name="poller", group="poller",
+                            exit_on_error=False)
+        self.call_after_refresh(self._check_size)
+
+    async def _poll_forever(self) -> None:
+        assert self.poller is not None
+        try:
+            await self.poller.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the board must say it, not die
+            self.post_message(PollerStopped(f"{exc.__class__.__name__}: {exc}"))
+
+    def _from_poller(self, snap: PairSnapshot) -> None:
+        self.post_message(SnapshotArrived(snap))
+
+    def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self.show_snapshot(message.snapshot)
+
+    def on_poller_stopped(self, message: PollerStopped) -> None:
+        self.poller_error = message.error
+        self.add_events([console_event(self.clock(), f"polling stopped: {message.error}",
+                                       "critical")])
+        self._update_status()
+
+    def show_snapshot(self, snap: PairSnapshot) -> None:
+        """Take a snapshot (from the poller, or from a test) and show it everywhere."""
+        prev = self.snapshots.get(snap.pair)
+        self.snapshots[snap.pair] = snap
+        for screen in self.screen_stack:
+            if isinstance(screen, PairView):
+                screen.show_snapshot(snap)
+        self.add_events(snapshot_events(prev, snap))
+
+    def add_events(self, events: list[TimelineEvent]) -> None:
+        if not events:
+            return
+        self.events.extend(events)
+        del self.events[:-MAX_EVENTS]
+        for screen in self.screen_stack:
+            if isinstance(screen, PairView):
+                screen.add_events(events)
+
+    def declared_mode(self, pair: PairConfig, name: str) -> AssertedMode:
+        if self.store is not None:
+            return self.store.roles(pair)[1][name]
+        return AssertedMode("production" if name == pair.production else "standby")
+
+    # --- terminal size ----------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._check_size)
+
+    def _check_size(self) -> None:
+        have = (self.size.width, self.size.height)
+        small = have[0] < self.min_size[0] or have[1] < self.min_size[1]
+        top = self.screen
+        if small:
+            if isinstance(top, TooSmallScreen):
+                top.update_size(have)
+            else:
+                self.push_screen(TooSmallScreen(self.min_size, have))
+        elif isinstance(top, TooSmallScreen):
+            self.pop_screen()
+
+    # --- the central action check ------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if isinstance(self.screen, TooSmallScreen) and action != "request_quit":
+            return False
+        return self.policy.state(action)
+
+    async def run_action(self, action: str | ActionParseResult, default_namespace=None,
+                         namespaces=None) -> bool:
+        name = (parse_action(action) if isinstance(action, str) else action)[1]
+        if (why := self.policy.refusal(name)) is not None:
+            self.notify(why, title="refused", severity="warning")
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
+
+    # --- actions ----------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_poll_now(self) -> None:
+        if self.poller is None:
+            self.notify("no poller in this console", severity="warning")
+            return
+        if self.paused:
+            self.notify("polling is paused: p resumes it", severity="warning")
+            return
+        self.poller.poll_now()
+        self.notify("polling now", timeout=2)
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        text = "polling paused: the board shows the last poll" if self.paused else "polling resumed"
+        self.add_events([console_event(self.clock(), text, "warning" if self.paused else "dim")])
+
+    def watch_paused(self, paused: bool) -> None:
+        if self.poller is not None:
+            self.poller.paused = paused
+            if not paused:
+                self.poller.poll_now()
+        self._update_status()
+
+    def action_cycle_theme(self) -> None:
+        if self.no_color:
+            self.notify("NO_COLOR is set: no colours to switch", timeout=3)
+            return
+        if not self.theme_names:
+            return
+        index = self.theme_names.index(self.theme) if self.theme in self.theme_names else -1
+        self.theme = self.theme_names[(index + 1) % len(self.theme_names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def action_request_quit(self) -> None:
+        if not self.in_flight:
+            self.exit(0)
+            return
+
+        def answered(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit(0)
+
+        if not isinstance(self.screen, ConfirmQuitScreen):
+            self.push_screen(ConfirmQuitScreen(list(self.in_flight)), answered)
+
+    def _reserved(self, action: str) -> None:
+        self.notify(f"{action}: {MUTATING[action]} — guarded actions arrive with the next "
+                    "release; nothing was sent", title="not available yet", timeout=5)
+
+    def action_promote(self) -> None:
+        self._reserved("promote")
+
+    def action_demote(self) -> None:
+        self._reserved("demote")
+
+    def action_failover(self) -> None:
+        self._reserved("failover")
+
+    def action_failback(self) -> None:
+        self._reserved("failback")
+
+    def action_dns(self) -> None:
+        self._reserved("dns")
+
+    # --- the status line and the palette ----------------------------------------------
+
+    def _update_status(self) -> None:
+        intervals = sorted({p.poll.interval for p in self.config.pairs})
+        every = format_duration(intervals[0]) + (
+            f"–{format_duration(intervals[-1])}" if len(intervals) > 1 else "")
+        line: list[tuple[str, str]] = []
+        if self.poller_error:
+            line.append((f"✖ polling stopped: {self.poller_error}", "critical"))
+        elif self.paused:
+            line.append(("❚❚ PAUSED", "warning"))
+            line.append((" · p resumes", ""))
+        else:
+            line.append((f"polling every {every}", "dim"))
+        if self.policy.read_only:
+            line.append(("  READ-ONLY", "strong"))
+        if self.demo is not None:
+            line.append(("  DEMO · x injects faults", "strong"))
+        self.status_line = tuple(line)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        def run(action: str) -> Callable[[], None]:
+            return partial(self.call_later, self.run_action, action)
+
+        yield SystemCommand("Poll now", "poll every appliance now (r)", run("poll_now"))
+        yield SystemCommand("Pause / resume polling", "p", run("toggle_pause"))
+        yield SystemCommand("Keys", "show every key (? or F1)", run("help"))
+        yield SystemCommand("Next theme", "t", run("cycle_theme"))
+        for name in self.theme_names:
+            yield SystemCommand(f"Theme: {name}", "switch theme",
+                                partial(setattr, self, "theme", name), discover=False)
+        if isinstance(screen, BoardScreen):
+            yield SystemCommand("Timeline: maximize / restore", "l",
+                                partial(self.call_later, screen.run_action, "toggle_timeline"))
+        for action, what in MUTATING.items():
+            refused = self.policy.refusal(action)
+            yield SystemCommand(f"{action.capitalize()}" + (" (refused: read-only)" if refused
+                                                             else ""), what, run(action))
+        if self.demo is not None:
+            for name in self.demo.appliances:
+                for kind, label in FAULTS:
+                    yield SystemCommand(f"Demo: {name}: {label}", "inject a simulator fault",
+                                        partial(self.inject_fault, FaultChoice(name, kind)),
+                                        discover=False)
+            yield SystemCommand("Demo: clear every fault", "c in the fault menu",
+                                partial(self.inject_fault, FaultChoice(None, "none")))
+        yield SystemCommand("Quit", "q", run("request_quit"))
+
+    # --- demo faults (the keys exist only in DemoConsoleApp) ---------------------------
+
+    def inject_fault(self, choice: FaultChoice | None) -> None:
+        if choice is None or self.demo is None:
+            return
+        demo = self.demo
+        targets = [choice.appliance] if choice.appliance else list(demo.appliances)
+        from .demo import SLOW_MS
+
+        def work() -> None:
+            for name in targets:
+                demo.set_fault(name, choice.kind, SLOW_MS if choice.kind == "slow" else None)
+
+        who = choice.appliance or "every appliance"
+        text = f"demo: cleared faults on {who}" if choice.kind == "none" else \
+            f"demo: injected fault '{choice.kind}' into {who}"
+        self.add_events([console_event(self.clock(), text, "strong")])
+        self.run_worker(work, thread=True, group="demo", exit_on_error=False)
+
+
+class DemoConsoleApp(ConsoleApp):
+    """The console on the built-in simulator: adds the fault keys (and only here)."""
+
+    BINDINGS = [Binding("x", "fault_menu", "faults", tooltip="inject a fault (demo)")]
+
+    def action_fault_menu(self) -> None:
+        from .screens.fault_menu import FaultMenuScreen
+
+        if self.demo is not None and not isinstance(self.screen, FaultMenuScreen):
+            self.push_screen(FaultMenuScreen(list(self.demo.appliances)), self.inject_fault)

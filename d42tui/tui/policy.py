@@ -1,0 +1,39 @@
+"""Which console actions may run: the one place that decides read-only refusals.
+
+`App.check_action` (dims the key) and `App.run_action` (refuses it with a notice)
+both ask `ActionPolicy`, so no screen keeps its own read-only flag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Every action that could change an appliance or DNS. Wired in a later issue; the keys
+# are reserved now so that read-only mode already covers them.
+MUTATING: dict[str, str] = {
+    "promote": "promote an appliance to production",
+    "demote": "demote an appliance to standby",
+    "failover": "fail over: promote the standby, demote the old primary, move DNS",
+    "failback": "fail back to the original primary",
+    "dns": "edit the DNS target",
+}
+
+
+@dataclass(frozen=True)
+class ActionPolicy:
+    read_only: bool = False
+
+    def is_mutating(self, action: str) -> bool:
+        return action in MUTATING
+
+    def state(self, action: str) -> bool | None:
+        """Textual's convention: True enabled, None shown dimmed and refused."""
+        if self.read_only and action in MUTATING:
+            return None
+        return True
+
+    def refusal(self, action: str) -> str | None:
+        """Why the action is refused, worded for the operator; None when it may run."""
+        if self.read_only and action in MUTATING:
+            return f"read-only console: {action} refused ({MUTATING[action]})"
+        return None

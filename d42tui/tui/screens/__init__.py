@@ -1,0 +1,1 @@
+"""Console screens: the pair board, the many-pairs list, help, and small modal dialogs."""

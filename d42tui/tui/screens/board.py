@@ -1,0 +1,119 @@
+"""BoardScreen: one pair — verdict banner, two appliance cards, schedules, timeline."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ...config import PairConfig
+from ...pair import PairSnapshot
+from ..boardtext import banner_model, card_model, waiting_card
+from ..pairview import PairView
+from ..timeline_events import TimelineEvent
+from ..widgets.appliance_card import ApplianceCard
+from ..widgets.schedule_panel import SchedulePanel
+from ..widgets.status_line import StatusLine
+from ..widgets.timeline import Timeline
+from ..widgets.verdict_banner import VerdictBanner
+
+if TYPE_CHECKING:
+    from ..app import ConsoleApp
+
+AGES_EVERY = 15.0  # seconds: re-derive ages and windows when no poll arrives (paused)
+
+
+class BoardScreen(Screen, PairView):
+    """The board of one pair. The app hands it snapshots and timeline events."""
+
+    BINDINGS = [
+        Binding("l", "toggle_timeline", "timeline", tooltip="maximize / restore the timeline"),
+        Binding("escape", "back", "pairs", tooltip="back to the list of pairs"),
+    ]
+
+    DEFAULT_CSS = """
+    BoardScreen { layout: vertical; }
+    BoardScreen #cards { height: auto; }
+    """
+
+    def __init__(self, pair: PairConfig) -> None:
+        super().__init__(name=f"board-{pair.name}")
+        self.pair = pair
+        self.snapshot: PairSnapshot | None = None
+        # Kept from compose: a snapshot may arrive before every grandchild is mounted.
+        self.banner = VerdictBanner(id="banner")
+        self.cards = {a.name: ApplianceCard(a.name, id=f"card-{a.name}") for a in pair.appliances}
+        self.timeline = Timeline(pair=pair.name, id="timeline")
+        self.schedule: SchedulePanel | None = None
+
+    @property
+    def console(self) -> "ConsoleApp":
+        return cast("ConsoleApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        app = self.console
+        self.timeline.local_tz = app.local_tz
+        self.schedule = SchedulePanel(self.pair, clock=app.clock, local_tz=app.local_tz,
+                                      id="schedule")
+        yield self.banner
+        with Horizontal(id="cards"):
+            yield from self.cards.values()
+        yield self.schedule
+        yield self.timeline
+        yield StatusLine()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        app = self.console
+        self.timeline.replace(app.events)
+        self.show_snapshot(app.snapshots.get(self.pair.name))
+        self.set_interval(AGES_EVERY, self.refresh_ages)
+
+    def show_snapshot(self, snap: PairSnapshot | None) -> None:
+        """Render a snapshot; only widgets whose text changed repaint."""
+        if snap is not None and snap.pair != self.pair.name:
+            return
+        self.snapshot = snap
+        now = self.console.clock()
+        self.banner.model = banner_model(self.pair, snap)
+        for appliance in self.pair.appliances:
+            card = self.cards[appliance.name]
+            if snap is None:
+                card.model = waiting_card(appliance, self.console.declared_mode(
+                    self.pair, appliance.name))
+            else:
+                card.model = card_model(self.pair, appliance, snap.views[appliance.name],
+                                        snap.modes[appliance.name], now, card.model)
+        if self.schedule is None:
+            return
+        if snap is not None:
+            prods = [n for n in snap.order or snap.modes if snap.modes[n].mode == "production"]
+            stands = [n for n in snap.order or snap.modes if snap.modes[n].mode == "standby"]
+            self.schedule.roles = (", ".join(prods) or None, ", ".join(stands) or None)
+        else:
+            self.schedule.roles = (self.pair.production,
+                                   self.pair.peer_of(self.pair.production).name)
+
+    def add_events(self, events: list[TimelineEvent]) -> None:
+        self.timeline.add(events)
+
+    def refresh_ages(self) -> None:
+        self.show_snapshot(self.snapshot)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return len(self.console.config.pairs) > 1
+        return True
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_toggle_timeline(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.maximize(self.timeline, container=False)

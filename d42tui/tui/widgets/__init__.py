@@ -1,0 +1,1 @@
+"""Console widgets: one per module; each renders state it is given and does no I/O."""

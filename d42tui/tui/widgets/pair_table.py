@@ -1,0 +1,52 @@
+"""PairTable: one row per pair with its verdict, for configs with several pairs.
+
+Enter on a row posts `PairTable.PairChosen`; cells are rewritten only when their
+text changed.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+from textual.widgets import DataTable
+
+from ..boardtext import PairRow
+
+COLUMNS = (("pair", "Pair"), ("verdict", "Verdict"), ("production", "Production"),
+           ("standby", "Standby"), ("summary", "Summary"))
+
+
+class PairTable(DataTable):
+    """The compact many-pairs list."""
+
+    DEFAULT_CSS = """
+    PairTable { height: auto; max-height: 1fr; overflow-x: hidden; }
+    """
+
+    class PairChosen(Message):
+        def __init__(self, pair: str) -> None:
+            super().__init__()
+            self.pair = pair
+
+    def __init__(self, pairs: list[str], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self._pairs = pairs
+        self._rows: dict[str, PairRow] = {}
+        # Rows exist from the start: a snapshot may arrive before the table is mounted.
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+        for name in self._pairs:
+            self.add_row(name, "? UNKNOWN", "-", "-", "waiting for the first poll", key=name)
+
+    def show_row(self, row: PairRow) -> None:
+        old = self._rows.get(row.pair)
+        if old == row:
+            return
+        self._rows[row.pair] = row
+        for key, _ in COLUMNS:
+            value = getattr(row, key)
+            if old is None or getattr(old, key) != value:
+                self.update_cell(row.pair, key, value, update_width=True)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(self.PairChosen(str(event.row_key.value)))

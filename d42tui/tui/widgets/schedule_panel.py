@@ -1,0 +1,152 @@
+"""SchedulePanel: next backup on production and next restore on the standby, counting down.
+
+It reads the clock once a second, but only the narrow `Countdown` repaints, and
+only when its text changes (schedule.countdown_text has seconds only in the last
+hour); the labels change when a schedule fires or a restore window opens or closes.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, tzinfo
+from typing import Callable
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ... import schedule
+from ...config import PairConfig
+from ..boardtext import clock_text, next_fire, restore_window
+from .countdown import Countdown
+
+
+class SchedulePanel(Widget):
+    """Countdowns to the next backup and restore, the restore window, and cron warnings."""
+
+    DEFAULT_CSS = """
+    SchedulePanel {
+        height: auto;
+        padding: 0 1;
+    }
+    SchedulePanel > Horizontal { height: auto; }
+    SchedulePanel #schedule-labels { width: auto; height: auto; text-wrap: nowrap; }
+    SchedulePanel Countdown { margin-left: 1; }
+    SchedulePanel #schedule-warning { height: auto; color: $warning; text-style: bold; }
+    SchedulePanel #schedule-warning.-hidden { display: none; }
+    """
+
+    # (production, standby) as asserted; set by the board from each snapshot.
+    roles: reactive[tuple[str | None, str | None]] = reactive((None, None), init=False)
+
+    def __init__(self, pair: PairConfig, *, clock: Callable[[], float] = time.time,
+                 local_tz: tzinfo | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.pair = pair
+        self.clock = clock
+        self.local_tz = local_tz
+        self._next: dict[str, float] = {}
+        self._restore: tuple[str, float] | None = None  # ("window", end) or ("next", fire)
+        self._labels = ""
+        self._warning_checked_at: float | None = None
+        self.labels = Static(id="schedule-labels", markup=False)
+        self.countdown = Countdown()
+        self.warning_box = Static(id="schedule-warning", classes="-hidden", markup=False)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield self.labels
+            yield self.countdown
+        yield self.warning_box
+
+    def on_mount(self) -> None:
+        self.tick()
+        now = self.clock()
+        # Tick on the clock's second boundary so the countdown never skips or stalls.
+        self.set_timer(max(0.05, 1.0 - (now % 1.0)), self._start_ticking)
+
+    def _start_ticking(self) -> None:
+        self.tick()
+        self.set_interval(1.0, self.tick)
+
+    def watch_roles(self) -> None:
+        self.tick()
+
+    def _fire(self, key: str, cron: str, now: float) -> float:
+        nxt = self._next.get(key)
+        if nxt is None or nxt <= now:
+            nxt = next_fire(cron, self.pair.zone, now)
+            self._next[key] = nxt
+        return nxt
+
+    def _restore_state(self, cron: str, now: float) -> tuple[str, float]:
+        """The restore window or the next restore; cron maths only when one of them passes."""
+        state = self._restore
+        if state is None or now >= state[1]:
+            window = restore_window(self.pair, now)
+            state = ("window", window[1]) if window else (
+                "next", next_fire(cron, self.pair.zone, now))
+            self._restore = state
+        return state
+
+    def _when(self, ts: float, now: float) -> str:
+        text = clock_text(ts, self.pair.zone, now)
+        local = datetime.fromtimestamp(ts, self.local_tz).astimezone(self.local_tz)
+        there = datetime.fromtimestamp(ts, self.pair.zone)
+        if local.utcoffset() != there.utcoffset():
+            text += f" ({local:%H:%M} local)"
+        return text
+
+    def rows(self, now: float) -> list[tuple[str, str]]:
+        """(label, countdown) for each configured schedule."""
+        return [(label, "" if left is None else schedule.countdown_text(left))
+                for label, left in self._rows(now)]
+
+    def _rows(self, now: float) -> list[tuple[str, float | None]]:
+        production, standby = self.roles
+        out: list[tuple[str, float | None]] = []
+        pair = self.pair
+        if pair.backup_cron:
+            nxt = self._fire("backup", pair.backup_cron, now)
+            out.append((f"next backup  on {production or '(no production asserted)'}  "
+                        f"{self._when(nxt, now)}  in", nxt - now))
+        else:
+            out.append(("no backup schedule configured (backup_cron)", None))
+        if pair.restore_cron:
+            kind, until = self._restore_state(pair.restore_cron, now)
+            if kind == "window":
+                out.append((f"RESTORE WINDOW ON {standby or '?'}  until "
+                            f"{self._when(until, now)}  ends in", until - now))
+            else:
+                nxt = until
+                who = standby or "(no standby asserted)"
+                out.append((f"next restore on {who}  {self._when(nxt, now)}  in", nxt - now))
+        else:
+            out.append(("no restore schedule configured (restore_cron)", None))
+        return out
+
+    def warning(self, now: float) -> str:
+        pair = self.pair
+        if not (pair.backup_cron and pair.restore_cron):
+            return ""
+        # The config has no backup duration yet: schedule.py's default (30 min) stands in.
+        clash = schedule.restore_before_backup_lands(pair.backup_cron, pair.restore_cron,
+                                                     pair.zone, schedule.DEFAULT_BACKUP_DURATION)
+        return "" if clash is None else f"▲ {clash}"
+
+    def tick(self) -> None:
+        now = self.clock()
+        rows = self.rows(now)
+        labels = "\n".join(label for label, _ in rows)
+        if labels != self._labels:
+            self._labels = labels
+            self.labels.update(Content(labels))
+        self.countdown.lines = tuple(count for _, count in rows)
+        if self._warning_checked_at is None or now - self._warning_checked_at >= 600:
+            self._warning_checked_at = now
+            text = self.warning(now)
+            self.warning_box.set_class(not text, "-hidden")
+            self.warning_box.update(text)

@@ -1,0 +1,71 @@
+"""Console test helpers: apps on hand-made snapshots or on the real simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timezone
+from typing import Callable
+
+import pytest
+
+from d42tui.config import state_dir
+from d42tui.poller import Poller
+from d42tui.state import StateStore
+from d42tui.tui.app import ConsoleApp, DemoConsoleApp
+from d42tui.tui.demo import SimulatorDemo
+from d42tui.tui.themes import BUILTIN_DIR, load_themes
+
+from ..conftest import load_sim_config
+from . import handmade
+
+FAST_POLL = {"interval": "200ms", "timeout": "500ms", "failure_threshold": 3,
+             "recovery_threshold": 2}
+
+
+@pytest.fixture(autouse=True)
+def _colour_terminal(monkeypatch):
+    """Tests see the themes' colours unless a test sets NO_COLOR itself."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("D42TUI_THEMES", raising=False)
+
+
+def builtin_themes():
+    themes, problems = load_themes([BUILTIN_DIR])
+    assert not problems
+    return themes
+
+
+def handmade_app(pairs: int = 1, **kwargs) -> ConsoleApp:
+    """An app with no poller: the test hands it snapshots; the clock stands still."""
+    kwargs.setdefault("themes", builtin_themes())
+    kwargs.setdefault("clock", handmade.fixed_clock)
+    kwargs.setdefault("local_tz", timezone.utc)
+    config = kwargs.pop("config", None) or handmade.make_config(pairs)
+    return ConsoleApp(config, **kwargs)
+
+
+def sim_app(sim, tmp_path, *, demo: bool = False, poll: dict | None = None,
+            **kwargs) -> ConsoleApp:
+    """The console on the real simulator, polling fast."""
+    config = load_sim_config(sim, tmp_path, poll=poll or FAST_POLL)
+    store = StateStore(state_dir(config))
+    kwargs.setdefault("themes", builtin_themes())
+    if demo:
+        return DemoConsoleApp(config, poller=Poller(config, store), store=store,
+                              demo=SimulatorDemo(list(sim.names), sim.set_fault), **kwargs)
+    return ConsoleApp(config, poller=Poller(config, store), store=store, **kwargs)
+
+
+async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 10.0,
+                   what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as text (the compositor's current frame)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

@@ -1,0 +1,58 @@
+"""What the operator sees, as SVG snapshots at 80x24 and 120x40 (fixed clock, hand-made
+pair states). Update deliberately with `--snapshot-update`, then look at the SVGs."""
+
+from __future__ import annotations
+
+import pytest
+
+from . import handmade as H
+from .conftest import handmade_app
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+def board(state, pairs: int = 1, **kwargs):
+    app = handmade_app(pairs=pairs, **kwargs)
+
+    async def show(pilot) -> None:
+        for index in range(pairs):
+            app.show_snapshot(state(app.config, index) if index == 0 else
+                              H.healthy(app.config, index))
+        await pilot.pause()
+
+    return app, show
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_healthy(snap_compare, size):
+    app, show = board(H.healthy)
+    assert snap_compare(app, terminal_size=size, run_before=show)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_primary_down(snap_compare, size):
+    app, show = board(H.primary_down)
+    assert snap_compare(app, terminal_size=size, run_before=show)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_split_brain(snap_compare, size):
+    app, show = board(H.split_brain)
+    assert snap_compare(app, terminal_size=size, run_before=show)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_many_pairs_list(snap_compare, size):
+    app, show = board(H.primary_down, pairs=3)
+    assert snap_compare(app, terminal_size=size, run_before=show)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare, size):
+    app, show = board(H.healthy, read_only=True)
+    assert snap_compare(app, terminal_size=size, run_before=show, press=["question_mark"])
+
+
+def test_high_contrast_primary_down(snap_compare):
+    app, show = board(H.primary_down, theme="high-contrast")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show)
