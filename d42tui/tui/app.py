@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from functools import partial
-from typing import Callable, Iterable
 
-from textual.actions import ActionParseResult, parse as parse_action
+from textual.actions import ActionParseResult
+from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message

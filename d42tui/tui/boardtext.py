@@ -8,7 +8,7 @@ ages are what keep a 1 s poll from repainting the board every second.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from .. import schedule
 from ..config import ApplianceConfig, PairConfig
@@ -58,7 +58,7 @@ def latency_bucket(seconds: float | None, previous: str | None = None) -> str:
 
 # The engine's clock gives epoch seconds; schedule.py takes and returns aware datetimes.
 def _at(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+    return datetime.fromtimestamp(ts, UTC)
 
 
 def next_fire(cron: str, tz: tzinfo, now: float) -> float:

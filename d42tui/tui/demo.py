@@ -6,8 +6,9 @@ simulator, so the console stays the same program with or without `--demo`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 SLOW_MS = 700  # slower than the poll timeout would be a black hole; this shows as latency
 

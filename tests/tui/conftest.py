@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC
 
 import pytest
 
@@ -39,7 +39,7 @@ def handmade_app(pairs: int = 1, **kwargs) -> ConsoleApp:
     """An app with no poller: the test hands it snapshots; the clock stands still."""
     kwargs.setdefault("themes", builtin_themes())
     kwargs.setdefault("clock", handmade.fixed_clock)
-    kwargs.setdefault("local_tz", timezone.utc)
+    kwargs.setdefault("local_tz", UTC)
     config = kwargs.pop("config", None) or handmade.make_config(pairs)
     return ConsoleApp(config, **kwargs)
 

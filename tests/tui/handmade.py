@@ -3,17 +3,16 @@ can say exactly which state the board must show (stable text for snapshots)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from d42tui.appliance import Failure, FailureKind, PollResult
 from d42tui.config import Config
 from d42tui.health import BackupJobStatus, Health
-from d42tui.pair import (ApplianceView, AssertedMode, PairSnapshot, Reachability,
-                         pair_verdict)
+from d42tui.pair import ApplianceView, AssertedMode, PairSnapshot, Reachability, pair_verdict
 
 # 2024-05-14 02:17:30 UTC: 1 h 42 min 30 s before the 04:00 backup, 2 h 12 min 30 s before
 # the 04:30 restore.
-NOW = datetime(2024, 5, 14, 2, 17, 30, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2024, 5, 14, 2, 17, 30, tzinfo=UTC).timestamp()
 
 
 def fixed_clock() -> float:

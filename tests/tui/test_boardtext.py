@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from d42tui.appliance import FailureKind
-from d42tui.pair import Reachability
-from d42tui.tui.boardtext import (age_text, banner_model, card_model, latency_bucket,
-                                  next_fire, pair_row, restore_window)
+from d42tui.tui.boardtext import (
+    age_text,
+    banner_model,
+    card_model,
+    latency_bucket,
+    next_fire,
+    pair_row,
+    restore_window,
+)
 from d42tui.tui.policy import MUTATING, ActionPolicy
 from d42tui.tui.timeline_events import snapshot_events
 

@@ -13,8 +13,8 @@ from d42tui.tui.screens.too_small import TooSmallScreen
 from d42tui.tui.widgets.appliance_card import ApplianceCard
 from d42tui.tui.widgets.verdict_banner import VerdictBanner
 
-from .conftest import handmade_app, screen_text, sim_app, wait_for
 from . import handmade as H
+from .conftest import handmade_app, screen_text, sim_app, wait_for
 
 
 def banner(app) -> str:

@@ -51,7 +51,7 @@ class BoardScreen(Screen, PairView):
         self.schedule: SchedulePanel | None = None
 
     @property
-    def console(self) -> "ConsoleApp":
+    def console(self) -> ConsoleApp:
         return cast("ConsoleApp", self.app)
 
     def compose(self) -> ComposeResult:

@@ -35,10 +35,10 @@ def _own_actions(node: object) -> set[str]:
     return out
 
 
-def key_rows(app: "ConsoleApp", below: Screen) -> list[tuple[str, str, str]]:
+def key_rows(app: ConsoleApp, below: Screen) -> list[tuple[str, str, str]]:
     """(keys, what it does, state) for every binding active on `below`, grouped by action."""
     by_action: dict[str, tuple[list[str], str, str]] = {}
-    for key, active in below.active_bindings.items():
+    for active in below.active_bindings.values():
         binding = active.binding
         action = binding.action.split(".")[-1]
         if action in HIDDEN_ACTIONS or action not in _own_actions(active.node):
@@ -76,7 +76,7 @@ class HelpScreen(ModalScreen[None]):
         self.below = below
 
     @property
-    def console(self) -> "ConsoleApp":
+    def console(self) -> ConsoleApp:
         return cast("ConsoleApp", self.app)
 
     def text(self) -> Content:

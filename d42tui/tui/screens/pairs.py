@@ -38,7 +38,7 @@ class PairsScreen(Screen, PairView):
         self.timeline = Timeline(id="timeline")
 
     @property
-    def console(self) -> "ConsoleApp":
+    def console(self) -> ConsoleApp:
         return cast("ConsoleApp", self.app)
 
     def compose(self) -> ComposeResult:

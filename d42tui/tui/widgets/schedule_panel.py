@@ -8,8 +8,8 @@ hour); the labels change when a schedule fires or a restore window opens or clos
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal

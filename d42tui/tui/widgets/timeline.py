@@ -5,8 +5,8 @@ Lines are drawn on demand (line API), so a new event repaints this pane only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import tzinfo
-from typing import Iterable
 
 from rich.segment import Segment
 from rich.style import Style
