@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import tomllib
 from pathlib import Path
 
@@ -29,7 +30,10 @@ class ThemeError(Exception):
 
 
 def theme_dirs() -> list[Path]:
-    dirs = [BUILTIN_DIR]
+    # A source checkout or editable install has themes/ beside the package; a wheel
+    # install puts the same files under <prefix>/share/d42tui/themes (pyproject data-files).
+    installed = Path(sys.prefix) / "share" / "d42tui" / "themes"
+    dirs = [BUILTIN_DIR if BUILTIN_DIR.is_dir() else installed]
     from platformdirs import user_config_dir
 
     dirs.append(Path(user_config_dir("d42tui")) / "themes")
