@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC
 
 from . import __version__
 from .config import Config, ConfigError, LoadedConfig, load_config, state_dir
@@ -112,10 +113,18 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from .backup.pipeline import assess_pair
+
     loaded = _load(args.config)
     for warning in loaded.warnings:
         print(f"warning: {warning}")
     pairs = loaded.config.pairs
+    for i, pair in enumerate(pairs):
+        # Schedule problems need no connection: a restore before its backup lands, overlaps.
+        for w in assess_pair(pair, [], now=datetime.now(UTC)):
+            print(f"warning: {loaded.path}: pairs[{i}]: {w.severity}: {w.text}")
     print(f"{loaded.path}: OK, {len(pairs)} pair{'s' if len(pairs) != 1 else ''}: "
           + ", ".join(f"{p.name} ({' + '.join(a.name for a in p.appliances)})" for p in pairs))
     return 0

@@ -206,3 +206,14 @@ def test_backup_errors_have_no_union_tag_in_the_key_path(tmp_path):
     assert loaded.config.pairs[0].backup.max_age == 2 * 86400
     text = "\n".join(loaded.warnings)
     assert "backup.strict_host_keys" in text and "backup.password: written in the config" in text
+
+
+def test_config_check_warns_about_a_restore_before_its_backup_lands(tmp_path):
+    data = with_change(["pairs", 0, "restore_cron"], "5 */4 * * *")
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "d42tui", "config", "check", "--config", str(path)],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0
+    assert "pairs[0]: warning: the restore at" in out.stdout and "schedule the restore" in out.stdout
