@@ -10,9 +10,9 @@ import pytest
 
 from d42tui.dns import DnsConfig, DnsUpdateResult, dns_mismatch, dns_summary, resolve_target
 from d42tui.dns.command import CommandUpdater, tail_lines
-from d42tui.dns.query import DnsAnswer, ServerAnswer, classify_response, combine
+from d42tui.dns.lookup import DnsAnswer, ServerAnswer, classify_response, combine
 from d42tui.dns.rfc2136 import build_update, classify_rcode, nsupdate_recipe
-from d42tui.dns.switch import after_update, decide_start, judge_verification, retry_command
+from d42tui.dns.switchover import after_update, decide_start, judge_verification, retry_command
 
 NAME = "d42.example.com"
 

@@ -3,18 +3,40 @@
 The CLI and the TUI use only these names; the modules behind them are the machinery.
 """
 
-from .backend import DnsBackend, DnsUpdateResult, UpdateOutcome, make_backend
+import importlib
+from typing import Any
+
 from .config import (
-                     CommandBackend,
-                     DnsConfig,
-                     Endpoint,
-                     Rfc2136Backend,
-                     check_targets,
-                     dns_warnings,
-                     normalize_value,
+    CommandBackend,
+    DnsConfig,
+    Endpoint,
+    Rfc2136Backend,
+    check_targets,
+    dns_warnings,
+    normalize_value,
 )
-from .query import DnsAnswer, ServerAnswer, dns_mismatch, dns_summary, query, which_appliance
-from .switch import DnsSwitchResult, SwitchOutcome, resolve_target, switch
+
+# The config is needed on every start; the query/update machinery (dnspython's async
+# stack, ~40 ms to import) only when DNS is touched. No submodule shares a name with
+# a function here, so loading on first use cannot hand out a module by mistake.
+_LAZY = {
+    "DnsBackend": "backend", "DnsUpdateResult": "backend", "UpdateOutcome": "backend",
+    "make_backend": "backend",
+    "DnsAnswer": "lookup", "ServerAnswer": "lookup", "dns_mismatch": "lookup",
+    "dns_summary": "lookup", "query": "lookup", "which_appliance": "lookup",
+    "DnsSwitchResult": "switchover", "SwitchOutcome": "switchover",
+    "resolve_target": "switchover", "switch": "switchover",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CommandBackend", "DnsAnswer", "DnsBackend", "DnsConfig", "DnsSwitchResult",

@@ -28,7 +28,7 @@ import dns.update
 from ..secrets import SecretError
 from .backend import DnsUpdateResult, UpdateOutcome
 from .config import DnsConfig, Endpoint, Rfc2136Backend
-from .query import ask, resolve_endpoint
+from .lookup import ask, resolve_endpoint
 
 log = logging.getLogger("d42tui.dns")
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from .backend import DnsBackend, DnsUpdateResult, make_backend
 from .config import DnsConfig, Rfc2136Backend, normalize_value
-from .query import DnsAnswer, query, which_appliance
+from .lookup import DnsAnswer, query, which_appliance
 
 log = logging.getLogger("d42tui.dns")
 
