@@ -16,7 +16,7 @@ from typing import Any
 from .. import schedule
 from ..config import PairConfig
 from . import make_checker
-from .pipeline import PipelineWarning, assess_pair, estimate_pair
+from .pipeline import PipelineWarning, Severity, _file_warnings, _schedule_warnings, estimate_pair
 from .status import BackupChecker, BackupFileStatus
 
 HISTORY = 24
@@ -69,6 +69,45 @@ class BackupMonitor:
         self._task: asyncio.Task[BackupFileStatus] | None = None
         self._rounds = 0
         self._cached: tuple[tuple[Any, ...], PipelineView] | None = None
+        # Schedule warnings depend on the config only, but finding them scans a year of
+        # cron fires (~0.2 s): done once, in a thread, so it never delays a poll or a paint.
+        self._static: list[PipelineWarning] | None = None
+        self._static_job: asyncio.Future[list[PipelineWarning]] | None = None
+
+    def _schedule_warnings(self) -> list[PipelineWarning]:
+        pair = self.pair
+        duration = pair.backup.backup_duration if pair.backup else schedule.DEFAULT_BACKUP_DURATION
+        return _schedule_warnings(pair.timezone, pair.backup_cron, pair.restore_cron, duration,
+                                  pair.restore_duration)
+
+    def _start_static(self, delay: float = 0.0) -> asyncio.Future[list[PipelineWarning]] | None:
+        """Find the schedule warnings in a thread; `delay` keeps that (GIL-holding) work
+        away from the console's first paint."""
+        if self._static is None and self._static_job is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop: nobody is waiting on a paint
+                self._static = self._schedule_warnings()
+                return None
+            job: asyncio.Future[list[PipelineWarning]] = loop.create_future()
+
+            def start() -> None:
+                inner = loop.run_in_executor(None, self._schedule_warnings)
+                inner.add_done_callback(
+                    lambda f: job.cancelled() or (job.set_exception(f.exception())
+                                                  if f.exception() else job.set_result(f.result())))
+
+            if delay:
+                loop.call_later(delay, start)
+            else:
+                start()
+            job.add_done_callback(self._static_landed)
+            self._static_job = job
+        return self._static_job
+
+    def _static_landed(self, job: asyncio.Future[list[PipelineWarning]]) -> None:
+        if not job.cancelled() and job.exception() is None:
+            self._static = job.result()
 
     def tick(self) -> None:
         """Called once per poll round: start a background look when one is due."""
@@ -85,15 +124,20 @@ class BackupMonitor:
             self.history.append(task.result())
 
     async def check_now(self) -> None:
-        """One look, awaited (the one-shot commands)."""
+        """One look, awaited, with the schedule warnings ready (the one-shot commands)."""
+        job = self._start_static()
         if self.checker is not None:
             self.history.append(await self.checker.check())
+        if job is not None:
+            await job
 
     def view(self) -> PipelineView:
         """Recomputed when a new look landed, a scheduled time passed, or a minute went by:
         cron maths every round for every pair would cost more than the polls themselves."""
+        self._start_static(delay=2.0)
         now_ts = self.clock()
-        key = (len(self.history), self.history[-1] if self.history else None, int(now_ts // 60))
+        key = (len(self.history), self.history[-1] if self.history else None, int(now_ts // 60),
+               self._static is not None)
         if self._cached is not None:
             old_key, old = self._cached
             boundaries = [t.timestamp() for t in (old.next_backup, old.next_restore) if t]
@@ -109,7 +153,11 @@ class BackupMonitor:
         pair = self.pair
         history = list(self.history)
         # The production appliance's own backup status is judged by the pair verdict.
-        warnings = tuple(assess_pair(pair, history, now=now))
+        found = list(self._static or [])
+        if history and pair.backup is not None:
+            found += _file_warnings(history, now, pair.backup, pair.timezone, pair.restore_cron,
+                                    pair.restore_duration)
+        warnings = tuple(sorted(found, key=lambda w: w.severity is not Severity.CRITICAL))
         estimate = loss = None
         if pair.backup_cron and pair.restore_cron:
             estimate = estimate_pair(pair, history, now)
