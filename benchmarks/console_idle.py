@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _pty import PtyProgram  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.tui.ptyterm import PtyProgram  # noqa: E402
 
 MARKERS = (b"HEALTHY", b"next restore", b"palette")
 SETTLE = 0.5  # the rest of the first frame after the markers

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _pty import PtyProgram  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.tui.ptyterm import PtyProgram  # noqa: E402
 
 MINIMAL = '''
 from textual.app import App

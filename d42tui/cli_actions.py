@@ -92,6 +92,20 @@ def cmd_action(args: argparse.Namespace) -> int:
 
 
 async def _act(args: argparse.Namespace, config, kind: ActionKind, target: str | None) -> int:
+    pair = config.pairs[0]
+
+    async def make_plan(pair_poller):
+        print(f"polling pair {pair.name}…", flush=True)
+        return plan_action(kind, pair, await pair_poller.poll_once(), target)
+
+    return await run_guarded(args, config, kind, target or "?", make_plan)
+
+
+async def run_guarded(args: argparse.Namespace, config, kind: ActionKind, target: str,
+                      make_plan) -> int:
+    """The frame every headless action shares: read-only refusal before any request (polls
+    included), then `make_plan(pair_poller)` (a Plan, or an exit code), confirm, run."""
+    from .actions import Picture, Plan
     from .poller import Poller
     from .runner import ActionRunner
     from .state import StateStore
@@ -103,17 +117,13 @@ async def _act(args: argparse.Namespace, config, kind: ActionKind, target: str |
                           read_only=getattr(args, "read_only", False))
     try:
         if runner.read_only:
-            # Refused before a single request, polls included.
-            from .actions import Picture, Plan
-
-            plan = Plan(kind, pair.name, target or "?", (), Picture("not polled", ()),
-                        summary=kind.value)
+            plan = Plan(kind, pair.name, target, (), Picture("not polled", ()), summary=kind.value)
             result = runner.refuse(plan, "refused", "read-only mode: nothing is sent")
             print(f"REFUSED: {result.detail}")
             return result.exit_code
-        print(f"polling pair {pair.name}…", flush=True)
-        snap = await poller.pairs[pair.name].poll_once()
-        plan = plan_action(kind, pair, snap, target)
+        plan = await make_plan(poller.pairs[pair.name])
+        if isinstance(plan, int):
+            return plan
         return await confirm_and_run(args, runner, plan)
     finally:
         await poller.aclose()

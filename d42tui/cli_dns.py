@@ -97,30 +97,18 @@ def cmd_dns_set(args: argparse.Namespace) -> int:
 
 
 async def _set(args: argparse.Namespace, config) -> int:
-    from .actions import ActionKind, Picture, Plan, plan_dns
-    from .audit import JsonlLog, audit_path
-    from .cli_actions import confirm_and_run
+    from .actions import ActionKind, plan_dns
+    from .cli_actions import run_guarded
     from .dns import dns_summary, query
-    from .poller import Poller
-    from .runner import ActionRunner
-    from .state import StateStore
 
     pair = config.pairs[0]
-    store = StateStore(state_dir(config))
-    poller = Poller(config, store)
-    runner = ActionRunner(config, poller, store, JsonlLog(audit_path(config)),
-                          read_only=getattr(args, "read_only", False))
-    try:
-        if runner.read_only:
-            plan = Plan(ActionKind.DNS_SET, pair.name, pair.dns.name, (), Picture("not polled", ()))
-            print(f"REFUSED: {runner.refuse(plan, 'refused', 'read-only mode: nothing is sent').detail}")
-            return 1
-        snap, answer = await asyncio.gather(poller.pairs[pair.name].poll_once(), query(pair.dns))
+
+    async def make_plan(pair_poller):
+        snap, answer = await asyncio.gather(pair_poller.poll_once(), query(pair.dns))
         try:
-            plan = plan_dns(pair, snap, args.to, answer.values, dns_summary(pair.dns, answer))
+            return plan_dns(pair, snap, args.to, answer.values, dns_summary(pair.dns, answer))
         except ValueError as exc:
             print(f"d42tui dns set: {exc}", file=sys.stderr)
             return 2
-        return await confirm_and_run(args, runner, plan)
-    finally:
-        await poller.aclose()
+
+    return await run_guarded(args, config, ActionKind.DNS_SET, pair.dns.name, make_plan)

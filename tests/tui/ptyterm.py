@@ -1,4 +1,6 @@
-"""Run a command in a pseudo-terminal of a given size and collect what it writes."""
+"""Run a command in a pseudo-terminal of a given size and collect what it writes.
+
+Used by the console tests and by the benchmarks in benchmarks/."""
 
 from __future__ import annotations
 
@@ -63,3 +65,8 @@ class PtyProgram:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         os.close(self.master)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the process so far (all its threads), from /proc."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
