@@ -29,7 +29,9 @@ class Witness:
     url: str | None = None
 
     def __str__(self) -> str:
-        return self.url if self.url else f"{self.host}:{self.port}"
+        if self.url:
+            return self.url
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 def parse_witness(text: str) -> Witness:
