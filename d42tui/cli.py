@@ -195,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_actions import add_action_parsers
 
     add_action_parsers(sub)
+    from .watch.cli import add_watch_parsers; add_watch_parsers(sub)  # noqa: E702, I001
 
     sub.add_parser("simulate", help="run a simulated pair (see `d42tui simulate --help`)",
                    add_help=False)

@@ -130,7 +130,7 @@ def decide(s: Situation) -> Decision:
         ok = s.standby_view.consecutive_successes
         if not _answers(s.standby_view):
             blockers.append(Blocker(
-                "standby-down", f"the standby {s.standby} does not answer either "
+                "standby-down", f"the standby {s.standby} does not answer "
                                 f"({s.standby_view.last_failure}): no failover possible",
                 "critical" if wanted else "warning"))
         elif ok < s.standby_threshold:

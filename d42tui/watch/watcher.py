@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -278,8 +279,10 @@ class PairWatch:
                 self.say("warning", "blocked", "a failover would not happen now: "
                          + "; ".join(b.text for b in heads_up))
         if self.once("state", d.state):
-            self.say("warning" if d.state != "ARMED" else "info", "automation", d.state + (
-                f": {d.blockers[0].text}" if d.state == "ISOLATED" else ""))
+            why = next((b.text for b in d.blockers if b.key in ("isolated", "paused", "held",
+                                                                "acting")), "")
+            self.say("warning" if d.state != "ARMED" else "info", "automation",
+                     d.state + (f": {why}" if why else ""))
             if not self.dry_run:
                 self.events.append({"pair": self.pair.name, "automation": d.state,
                                     "text": f"automation {d.state}"})
@@ -362,6 +365,9 @@ class Watcher:
                 self._locks.enter_context(watch_lock(self.store.directory / "locks", name))
         for watch in self.pairs.values():
             watch.recover()
+            watch.ctx.notice("watcher-started", "info", f"watch mode started (pid {os.getpid()}"
+                             f", {socket.gethostname()}): automatic failover is armed for "
+                             f"{watch.pair.name} unless paused")
 
     async def round(self) -> dict[str, Decision]:
         results = await asyncio.gather(*(w.round() for w in self.pairs.values()))
@@ -392,6 +398,8 @@ class Watcher:
         if started:  # never touch the heartbeat of a watcher this process did not replace
             for watch in self.pairs.values():
                 watch.heartbeat(stopped=True)
+                watch.ctx.notice("watcher-stopped", "warning", f"watch mode stopped (pid "
+                                 f"{os.getpid()}): automation for {watch.pair.name} is OFF")
         await asyncio.gather(*(n.drain(5.0) for n in self.notifiers.values()),
                              *(w.witness.aclose() for w in self.pairs.values()),
                              return_exceptions=True)
