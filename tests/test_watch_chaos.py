@@ -558,3 +558,112 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --- more ways a plan ends ------------------------------------------------------------------
+
+async def test_a_refused_promotion_changes_nothing_alerts_and_waits_the_cooldown(
+        sim, tmp_path, named, receiver):
+    wrong = {"d42-a": PASSWORDS["d42-a"], "d42-b": "not-the-password-Qq9"}
+    h = Harness(sim, tmp_path, named=named, passwords=wrong,
+                automation={**notify(receiver), "cooldown": "5m"})
+    h.watcher.start()
+    try:
+        await h.rounds(2)
+        sim.set_fault("d42-a", "down")
+        await h.rounds(3)
+        [failed] = failovers(h)
+        assert failed.result == "failed" and "credentials rejected (401)" in failed.detail
+        assert "nothing changed" in failed.detail
+        assert h.modes()["d42-b"] == "standby" and named.record() == (("10.0.0.1",), 60)
+        assert h.store.roles(h.pair)[0] == "d42-a"
+        decision = await h.rounds(5)
+        assert "cooldown" in decision.keys and len(failovers(h)) == 1
+        h.clock.now += 300
+        await h.rounds(1)
+        assert len(failovers(h)) == 2  # tried again after the cooldown, and said so
+        await h.settle()
+        assert receiver.events().count("failover-failed") == 2
+        assert "not-the-password-Qq9" not in h.everything_written() + repr(receiver.bodies)
+    finally:
+        await h.watcher.aclose()
+
+
+class SickAfterPromotion(ApplianceClient):
+    """d42-b accepts production, then its health answers 500 until the test heals it."""
+
+    sim = None
+
+    async def set_mode(self, mode):
+        result = await super().set_mode(mode)
+        if self.cfg.name == "d42-b" and mode == "production":
+            self.sim.set_fault("d42-b", "error500")
+        return result
+
+
+async def test_dns_waits_until_the_new_primary_answers_health(sim, tmp_path, named, receiver):
+    SickAfterPromotion.sim = sim
+    h = Harness(sim, tmp_path, named=named, client_factory=SickAfterPromotion,
+                automation={**notify(receiver), "confirm_timeout": "5s"})
+    h.watcher.start()
+    try:
+        await h.rounds(2)
+        sim.set_fault("d42-a", "down")
+        await h.until(lambda: h.modes()["d42-b"] == "production")
+        await h.rounds(8)
+        state = read_automation(h.store, h.pair, h.clock())
+        assert state.kind == "ACTING" and state.step == (2, 3)
+        assert named.record() == (("10.0.0.1",), 60)
+        assert len(h.events("confirm-waiting")) == 1  # said once, not every poll
+        await h.settle()
+        assert "confirm-waiting" in receiver.events()  # after confirm_timeout
+        sim.set_fault("d42-b", "none")
+        await h.rounds(1)
+        assert named.record() == (("10.0.0.2",), 60)
+        assert [o.result for o in failovers(h)] == ["done"]
+    finally:
+        await h.watcher.aclose()
+
+
+async def test_a_standby_that_returns_is_told_standby_again(h):
+    h.sim.set_fault("d42-b", "down")
+    await h.rounds(4)
+    h.sim.set_fault("d42-b", "none")
+    assert await h.until(lambda: h.posts("d42-b") == [("d42-b", "standby")]) == 1
+    await h.rounds(3)
+    assert h.posts() == [("d42-b", "standby")]
+    assert h.modes() == {"d42-a": "production", "d42-b": "standby"}
+
+
+async def test_a_plan_that_sent_nothing_is_abandoned_on_restart(sim, tmp_path, named):
+    from d42tui.watch.journal import plan_failover, save_journal
+
+    h = Harness(sim, tmp_path, named=named)
+    save_journal(h.store, plan_failover(h.pair, "d42-a", "d42-b", "old1", h.clock()))
+    h.watcher.start()
+    try:
+        assert any("nothing sent yet: abandoned" in e for e in h.events("plan-abandoned"))
+        assert "journal" not in automation_entry(h.store, "main")
+        [o] = outcomes(h.records())
+        assert o.result == "cancelled" and o.action_id == "old1"
+        await h.rounds(3)
+        assert h.posts() == []
+    finally:
+        await h.watcher.aclose()
+
+
+async def test_an_unreadable_journal_is_moved_aside_and_reported(sim, tmp_path, named, receiver):
+    from d42tui.state import update_pair
+
+    h = Harness(sim, tmp_path, named=named, automation=notify(receiver))
+    update_pair(h.store, "main", lambda entry, auto: auto.update(journal={"from": "v99"}))
+    h.watcher.start()
+    try:
+        assert h.events("journal-unreadable")
+        auto = automation_entry(h.store, "main")
+        assert "journal" not in auto and auto["unreadable_journal"]["raw"] == {"from": "v99"}
+        await h.rounds(2)
+        await h.settle()
+        assert "journal-unreadable" in receiver.events()
+    finally:
+        await h.watcher.aclose()

@@ -20,7 +20,7 @@ import yaml
 from d42tui.audit import JsonlLog
 from d42tui.config import load_config, state_dir
 from d42tui.state import StateStore
-from d42tui.watch.watcher import Watcher
+from d42tui.watch.service import Watcher
 
 from .conftest import sim_config_dict
 
@@ -89,8 +89,9 @@ class Receiver:
 
 
 def watch_config_dict(sim, tmp_path: Path, *, automation: dict | None = None, named=None,
-                      poll: dict | None = None, dns: dict | None = None) -> dict:
-    data = sim_config_dict(sim, tmp_path, poll=poll or dict(FAST_POLL))
+                      poll: dict | None = None, dns: dict | None = None,
+                      passwords: dict | None = None) -> dict:
+    data = sim_config_dict(sim, tmp_path, poll=poll or dict(FAST_POLL), passwords=passwords)
     pair = data["pairs"][0]
     pair["restore_cron"] = far_restore_cron()
     pair["restore_duration"] = "30m"

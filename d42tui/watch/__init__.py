@@ -1,4 +1,4 @@
 """Watch mode: automatic failover with hysteresis, fencing, pause/resume and notifications.
 
-The pure decision lives in `decision.py`; `watcher.py` runs it on the engine's poller.
+`decision.py` decides (pure); `watcher.py` runs one pair's rounds; `service.py` runs them all.
 """

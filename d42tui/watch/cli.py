@@ -113,7 +113,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 async def watch(config: Config, log: EventLog, *, dry_run: bool = False) -> int:
     from .lock import WatcherRunning
-    from .watcher import Watcher
+    from .service import Watcher
 
     watcher = Watcher(config, dry_run=dry_run, say=log)
     try:

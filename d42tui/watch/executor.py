@@ -127,7 +127,11 @@ async def advance(ctx: Context, journal: Journal, snap: PairSnapshot) -> Journal
     """Run the plan's unfinished steps in order; None once it is closed (done or abandoned)."""
     while (index := journal.current) is not None:
         step = journal.steps[index]
-        ctx.say("info", "step", f"{journal.describe()}", plan_id=journal.plan_id)
+        if step.status == "waiting" and step.next_try_at and step.kind == "dns" \
+                and ctx.clock() < step.next_try_at:
+            return journal  # a retry that is not due yet: nothing to do, nothing to say
+        if step.status != "waiting":  # a step that waits said so when it began to
+            ctx.say("info", "step", f"{journal.describe()}", plan_id=journal.plan_id)
         if step.kind in ("promote", "demote"):
             outcome = await _mode_step(ctx, journal, index, snap)
         elif step.kind == "confirm":
@@ -211,8 +215,10 @@ async def _confirm_step(ctx: Context, journal: Journal, index: int,
                         snap: PairSnapshot) -> tuple[Journal, bool]:
     step = journal.steps[index]
     result = await ctx.clients[step.appliance].health()
-    record(ctx, "step", journal, step=step.text, request=f"GET health of {step.appliance}",
-           outcome="done" if result.ok else "failed", message=str(result.failure or "answers"))
+    if result.ok or step.attempts == 0:  # the first miss and the answer, not every poll between
+        record(ctx, "step", journal, step=step.text, request=f"GET health of {step.appliance}",
+               outcome="done" if result.ok else "failed",
+               message=str(result.failure or "answers"))
     if result.ok:
         journal = journal.with_step(index, status="done", attempts=step.attempts + 1,
                                     detail="answers health")
@@ -225,8 +231,9 @@ async def _confirm_step(ctx: Context, journal: Journal, index: int,
                                 detail=("[alerted] " if alerted or alert else "")
                                 + str(result.failure), next_try_at=first)
     save_journal(ctx.store, journal)
-    ctx.say("warning", "confirm-waiting", f"{step.appliance} does not answer health yet "
-                                          f"({result.failure}); DNS waits for it")
+    if step.attempts == 0:
+        ctx.say("warning", "confirm-waiting", f"{step.appliance} does not answer health yet "
+                                              f"({result.failure}); DNS waits for it")
     if alert:
         ctx.notice("confirm-waiting", "critical",
                    f"{step.appliance} accepted production but has not answered health for "

@@ -147,7 +147,9 @@ def close_journal(store: StateStore, journal: Journal, result: str, detail: str,
         auto.pop("journal", None)
         auto["last_plan"] = {"plan_id": journal.plan_id, "kind": journal.kind,
                              "source": journal.source, "target": journal.target,
-                             "result": result, "detail": detail, "at": now}
+                             "result": result, "detail": detail, "at": now,
+                             "promoted": any(s.kind == "promote" and s.status == "done"
+                                             for s in journal.steps)}
         if also is not None:
             also(entry, auto)
     update_pair(store, journal.pair, change)

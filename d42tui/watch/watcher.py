@@ -1,25 +1,21 @@
-"""The watcher: each round polls a pair, fences, finishes or starts a plan, and says why.
+"""One pair's watcher: each round polls, fences, finishes or starts a plan, and says why.
 
-`PairWatch` is one pair's memory between rounds; `Watcher` holds the per-pair locks, the
-engine's `Poller` and the loop. Clock and sleep are injectable so tests run in seconds.
+`PairWatch` keeps the pair's memory between rounds (hysteresis with the automation's
+thresholds, what was last said); clock and sleep are injected so tests run in seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import socket
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from ..appliance import ApplianceClient
-from ..audit import JsonlLog, audit_path, events_path, new_action_id
-from ..config import Config, PairConfig, state_dir
+from ..audit import JsonlLog, new_action_id
+from ..config import PairConfig
 from ..pair import ApplianceView, PairSnapshot, Reachability, Verdict, observe
-from ..poller import PairPoller, Poller
+from ..poller import PairPoller
 from ..runner import ActionBusy, pair_lock
 from ..state import StateStore, automation_entry, write_heartbeat
 from . import executor
@@ -33,12 +29,7 @@ from .decision import (
     decide_failback,
     thresholds,
 )
-from .journal import (
-    Journal,
-    plan_failback,
-    plan_failover,
-)
-from .lock import watch_lock
+from .journal import Journal, plan_failback, plan_failover
 from .notify import Notifier
 from .status import active_pause, expire_pause
 from .witness import WitnessChecker
@@ -221,11 +212,16 @@ class PairWatch:
             if self.once("plan-busy", str(exc)):
                 self.say("warning", "plan-waiting", f"{journal.describe()} waits: {exc}")
             return
-        if self.journal is None:
-            last = automation_entry(self.store, self.pair.name).get("last_plan", {})
-            if last.get("kind") == "failover" and last.get("result") == "failed" and \
-                    not any(s.kind == "promote" and s.status == "done" for s in journal.steps):
-                self.cooldown_until = self.clock() + self.auto.cooldown
+        self.ended()
+
+    def ended(self) -> None:
+        """After a plan closes: a failover that changed nothing is not retried at once."""
+        if self.journal is not None:
+            return
+        last = automation_entry(self.store, self.pair.name).get("last_plan", {})
+        if last.get("kind") == "failover" and last.get("result") == "failed" \
+                and not last.get("promoted"):
+            self.cooldown_until = self.clock() + self.auto.cooldown
 
     # --- deciding --------------------------------------------------------------------------
 
@@ -263,6 +259,7 @@ class PairWatch:
                     with pair_lock(self.locks, self.pair.name):
                         self.journal = await executor.start_failover(
                             self.ctx, snap, situation.primary, situation.standby, decision)
+                    self.ended()
                 except ActionBusy as exc:
                     decision = decide(replace(situation, busy=str(exc)))
         self.latest = decision
@@ -332,76 +329,3 @@ class PairWatch:
                 self.journal = await executor.start_failback(self.ctx, snap, current, preferred, d)
         except ActionBusy as exc:
             self.say("warning", "failback-waiting", f"automatic failback waits: {exc}")
-
-
-class Watcher:
-    """Watches the pairs of `config` (already narrowed to the ones to watch)."""
-
-    def __init__(self, config: Config, *, dry_run: bool = False, say: Say,
-                 clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[None]] | None = None,
-                 client_factory: Callable[..., ApplianceClient] = ApplianceClient,
-                 store: StateStore | None = None):
-        self.config, self.dry_run, self.say, self.clock = config, dry_run, say, clock
-        self._sleep = sleep
-        self.store = store or StateStore(state_dir(config))
-        self.audit, self.events = JsonlLog(audit_path(config)), JsonlLog(events_path(config))
-        self.poller = Poller(config, self.store, clock=clock, client_factory=client_factory)
-        self.notifiers = {p.name: Notifier(p.automation.notify,
-                                           lambda lvl, text, n=p.name: say(lvl, "notify", text,
-                                                                           pair=n),
-                                           sleep=sleep or asyncio.sleep)
-                          for p in config.pairs}
-        self.pairs = {p.name: PairWatch(p, self.poller.pairs[p.name], self.store, self.audit,
-                                        self.events, self.notifiers[p.name], clock=clock,
-                                        sleep=sleep or asyncio.sleep, say=say, dry_run=dry_run)
-                      for p in config.pairs}
-        self._locks = contextlib.ExitStack()
-
-    def start(self) -> None:
-        """Take one lock per pair (raises WatcherRunning), then recover unfinished plans."""
-        if not self.dry_run:
-            for name in self.pairs:
-                self._locks.enter_context(watch_lock(self.store.directory / "locks", name))
-        for watch in self.pairs.values():
-            watch.recover()
-            watch.ctx.notice("watcher-started", "info", f"watch mode started (pid {os.getpid()}"
-                             f", {socket.gethostname()}): automatic failover is armed for "
-                             f"{watch.pair.name} unless paused")
-
-    async def round(self) -> dict[str, Decision]:
-        results = await asyncio.gather(*(w.round() for w in self.pairs.values()))
-        return dict(zip(self.pairs, results))
-
-    async def _loop(self, watch: PairWatch, stop: asyncio.Event) -> None:
-        interval = watch.pair.poll.interval
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                await watch.round()
-            except Exception as exc:  # one bad round must not end unattended watching
-                if os.environ.get("D42TUI_DEBUG"):
-                    raise
-                watch.say("error", "internal-error", f"round failed: {exc.__class__.__name__}; "
-                                                     "continuing")
-            remaining = max(0.0, interval - (time.monotonic() - started))
-            if self._sleep is not None:
-                await self._sleep(remaining)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), remaining)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(*(self._loop(w, stop) for w in self.pairs.values()))
-
-    async def aclose(self, started: bool = True) -> None:
-        if started:  # never touch the heartbeat of a watcher this process did not replace
-            for watch in self.pairs.values():
-                watch.heartbeat(stopped=True)
-                watch.ctx.notice("watcher-stopped", "warning", f"watch mode stopped (pid "
-                                 f"{os.getpid()}): automation for {watch.pair.name} is OFF")
-        await asyncio.gather(*(n.drain(5.0) for n in self.notifiers.values()),
-                             *(w.witness.aclose() for w in self.pairs.values()),
-                             return_exceptions=True)
-        await self.poller.aclose()
-        self._locks.close()
