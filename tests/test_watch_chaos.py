@@ -667,3 +667,47 @@ async def test_an_unreadable_journal_is_moved_aside_and_reported(sim, tmp_path, 
         assert "journal-unreadable" in receiver.events()
     finally:
         await h.watcher.aclose()
+
+
+class DeadMainApplication(ApplianceClient):
+    """d42-a's Appliance Manager answers health; its main application (the API) does not."""
+
+    async def api_alive(self):
+        from d42tui.appliance import Failure, FailureKind
+
+        if self.cfg.name == "d42-a":
+            return Failure(FailureKind.SERVER_ERROR, "HTTP 500 from the main application")
+        return await super().api_alive()
+
+
+@pytest.mark.parametrize("rule", ["all", "any"])
+async def test_a_dead_main_api_counts_only_with_any_and_then_demotes_first(tmp_path, named,
+                                                                           rule):
+    from d42tui.simulator import Simulator
+
+    with Simulator(tls=True) as sim:
+        for name, mode in (("d42-a", "production"), ("d42-b", "standby")):
+            sim.add_appliance(name, mode=mode, password=PASSWORDS[name], api=True,
+                              backup_cron="0 */4 * * *")
+
+        def with_api(data):
+            for entry in data["pairs"][0]["appliances"]:
+                entry["api"] = {"url": sim.api_url(entry["name"]), "username": "d42admin",
+                                "password_file": entry["password_file"]}
+        h = Harness(sim, tmp_path, named=named, edit=with_api,
+                    client_factory=DeadMainApplication,
+                    automation={"api_probe_counts": rule})
+        h.watcher.start()
+        try:
+            await h.rounds(8)
+            if rule == "all":
+                assert h.posts() == [] and failovers(h) == []
+                return
+            # the manager still answers, so the old primary is demoted before the promotion
+            assert h.posts() == [("d42-a", "standby"), ("d42-b", "production")]
+            assert h.modes() == {"d42-a": "standby", "d42-b": "production"}
+            assert named.record() == (("10.0.0.2",), 60)
+            assert automation_entry(h.store, "main").get("fence_pending", []) == []
+            assert [o.result for o in failovers(h)] == ["done"]
+        finally:
+            await h.watcher.aclose()

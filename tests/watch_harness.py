@@ -101,9 +101,13 @@ def watch_config_dict(sim, tmp_path: Path, *, automation: dict | None = None, na
     return data
 
 
-def write_watch_config(sim, tmp_path: Path, **kwargs: Any) -> Path:
+def write_watch_config(sim, tmp_path: Path, edit: Any = None, **kwargs: Any) -> Path:
+    """The config file; `edit(data)` may change the dict before it is written."""
     path = tmp_path / "watch.yaml"
-    path.write_text(yaml.safe_dump(watch_config_dict(sim, tmp_path, **kwargs)))
+    data = watch_config_dict(sim, tmp_path, **kwargs)
+    if edit is not None:
+        edit(data)
+    path.write_text(yaml.safe_dump(data))
     path.chmod(0o600)
     return path
 

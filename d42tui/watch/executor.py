@@ -154,7 +154,9 @@ async def _mode_step(ctx: Context, journal: Journal, index: int,
                      snap: PairSnapshot) -> tuple[Journal, bool] | None:
     step = journal.steps[index]
     mode = "production" if step.kind == "promote" else "standby"
-    if journal.kind == "failover" and step.status != "pending" and _answers(snap, journal.source):
+    demoted = any(s.kind == "demote" and s.status == "done" for s in journal.steps)
+    if journal.kind == "failover" and step.kind == "promote" and step.status != "pending" \
+            and not demoted and _answers(snap, journal.source):
         # In doubt (restart, or no answer) and the old primary answers again: undo, idempotently.
         undo = await ctx.clients[journal.target].set_mode("standby")
         record(ctx, "step", journal, step=f"undo: POST appliance_mode=standby to {journal.target}",
@@ -173,16 +175,17 @@ async def _mode_step(ctx: Context, journal: Journal, index: int,
         # an earlier attempt may have applied: "not sent now" does not mean "nothing changed"
         answer = replace(answer, outcome="unknown")
     if answer.outcome == "done":
-        if journal.kind == "failover":
+        if step.kind == "demote":
+            also = _roles(step.appliance, mode, now)
+        elif journal.kind == "failover":
             hold = {"by": "watcher", "since": now, "reason": (
                 f"automatic failover {journal.source} → {journal.target} at "
                 f"{_local(now)}: no second automatic failover until a person checks the pair "
                 f"and runs `d42tui resume {journal.pair}`")}
-            also = _roles(step.appliance, mode, now, hold=hold, fence=journal.source)
-        elif step.kind == "promote":
-            also = _roles(step.appliance, mode, now, release_hold=True)
+            also = _roles(step.appliance, mode, now, hold=hold,
+                          fence=None if demoted else journal.source)
         else:
-            also = _roles(step.appliance, mode, now)
+            also = _roles(step.appliance, mode, now, release_hold=True)
         journal = journal.with_step(index, status="done", detail=answer.message)
         save_journal(ctx.store, journal, also)
         return journal, True
@@ -297,7 +300,9 @@ async def start_failover(ctx: Context, snap: PairSnapshot, primary: str, standby
 
     p, now, d = ctx.pair, ctx.clock(), decision
     loss = data_loss_text(p.backup_cron, p.restore_cron, p.timezone, p.restore_duration, now)
-    journal = plan_failover(p, primary, standby, new_action_id(), now, d.evidence + d.notes, loss)
+    last = snap.views[primary].last
+    journal = plan_failover(p, primary, standby, new_action_id(), now, d.evidence + d.notes, loss,
+                            demote_first=bool(last and last.ok))
     record(ctx, "before", journal, plan=journal.lines(), steps=[s.text for s in journal.steps],
            picture=picture_of(snap).describe(), forced=False, reasons=list(d.evidence),
            notes=list(d.notes), data_loss=loss, during_restore=d.during_restore)

@@ -102,8 +102,14 @@ def dns_step_text(pair: PairConfig, target: str) -> str:
 
 
 def plan_failover(pair: PairConfig, source: str, target: str, plan_id: str, now: float,
-                  reasons: tuple[str, ...] = (), data_loss: str = "") -> Journal:
-    steps = (JournalStep("promote", target, f"POST appliance_mode=production to {target} "
+                  reasons: tuple[str, ...] = (), data_loss: str = "",
+                  demote_first: bool = False) -> Journal:
+    """`demote_first` when the old primary still answers health (its main API failed under
+    `api_probe_counts: any`): it is put in standby before anything is promoted."""
+    demote = (JournalStep("demote", source, f"POST appliance_mode=standby to {source} (it still "
+                                            "answers health: never two productions)"),)
+    steps = (*(demote if demote_first else ()),
+             JournalStep("promote", target, f"POST appliance_mode=production to {target} "
                                             "(roles swap in the same state write)"),
              JournalStep("confirm", target, f"confirm {target} answers health"),
              JournalStep("dns", target, dns_step_text(pair, target)))

@@ -126,7 +126,7 @@ class PairWatch:
             result = counted(result, self.auto.api_probe_counts)
             before = self.views[name]
             view = self.views[name] = observe(before, result, self.policy)
-            if view.reachability is Reachability.DOWN:
+            if snap.views[name].reachability is Reachability.DOWN:  # no health answer at all
                 self.was_down.add(name)
             self.up_since[name] = (self.up_since[name] or result.at) if result.ok else None
             if name != primary:
@@ -249,8 +249,10 @@ class PairWatch:
             self.wanted_since = None
         if decision.act:
             if self.dry_run:
+                last = snap.views[situation.primary].last
                 plan = plan_failover(self.pair, situation.primary, situation.standby, "dry-run",
-                                     now, decision.evidence + decision.notes)
+                                     now, decision.evidence + decision.notes,
+                                     demote_first=bool(last and last.ok))
                 if self.once("dry-failover", self.wanted_since):
                     self.say("critical", "would-fail-over", "DRY RUN: would fail over now: "
                              + " | ".join(plan.lines()))
