@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from ..config import Config, ConfigError, LoadedConfig, PairConfig, load_config, state_dir
 from ..configtypes import parse_duration
-from .config import automation_problems
+from .config import automation_problems, automation_warnings
 
 _PRIORITY = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2}
 
@@ -105,6 +105,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
     log = EventLog(args.log_format)
     for warning in loaded.warnings:
         log("warning", "config", warning)
+    for i, pair in enumerate(loaded.config.pairs):
+        if pair in config.pairs:
+            for warning in automation_warnings(pair):
+                log("warning", "config", f"{loaded.path}: pairs[{i}].{warning}", pair=pair.name)
     for pair in loaded.config.pairs:
         if not pair.automation.enabled and (not args.pair or pair.name in args.pair):
             log("info", "skipped", "automation.enabled is false: not watched", pair=pair.name)

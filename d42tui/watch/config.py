@@ -163,3 +163,16 @@ def automation_problems(pair: object) -> list[str]:
         out.append("automation.failback: automatic failback waits for a restore cycle on the "
                    "old primary: set restore_cron, or use failback: manual")
     return out
+
+
+def automation_warnings(pair: object) -> list[str]:
+    """Allowed, but an operator should hear it when `watch` starts (`key: text`)."""
+    auto: AutomationConfig = pair.automation  # type: ignore[attr-defined]
+    out = []
+    if auto.notify and auto.notify.webhook and auto.notify.webhook.url is not None:
+        out.append("automation.notify.webhook.url: the webhook URL (it holds a token) is written "
+                   "in the config file; prefer url_env, url_file or url_command")
+    if not auto.witnesses:
+        out.append("automation.witnesses: none configured: the standby answering will be the "
+                   "only evidence that this host is not cut off")
+    return out

@@ -349,7 +349,8 @@ def recover(ctx: Context, dry_run: bool) -> Journal | None:
     ctx.say("warning", "plan-found", f"found unfinished {journal.describe()} from pid "
             f"{journal.pid}: re-polling, then completing or abandoning it")
     if not dry_run:
-        record(ctx, "step", journal, step="resume", outcome="resumed",
+        record(ctx, "step", journal, step="resume", request="resume after a restart",
+               outcome="resumed",
                message=f"watcher pid {os.getpid()} restarted and found the plan at "
                        f"{journal.describe()}")
     return journal

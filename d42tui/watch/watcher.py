@@ -288,7 +288,7 @@ class PairWatch:
             if d.state == "ISOLATED":
                 self.ctx.notice("isolated", "warning", next(
                     b.text for b in d.blockers if b.key == "isolated") + ": automation will not act")
-        if self.once("notes", d.notes) and d.notes:
+        if d.wanted and self.once("notes", d.notes) and d.notes:
             self.say("info", "note", "; ".join(d.notes))
         if d.would_act and self.once("would", (s.pause.kind, s.pause.since) if s.pause else None):
             paused = s.pause.text(s.now) if s.pause else "paused"
