@@ -711,3 +711,44 @@ async def test_a_dead_main_api_counts_only_with_any_and_then_demotes_first(tmp_p
             assert [o.result for o in failovers(h)] == ["done"]
         finally:
             await h.watcher.aclose()
+
+
+class SlowPromotions(ApplianceClient):
+    """Every promotion of d42-b meets a slow appliance until `healed`."""
+
+    sim = None
+    healed = False
+
+    async def set_mode(self, mode):
+        if self.cfg.name == "d42-b" and mode == "production" and not SlowPromotions.healed:
+            self.sim.set_fault("d42-b", "slow", ms=600)
+            try:
+                return await super().set_mode(mode)
+            finally:
+                self.sim.set_fault("d42-b", "none")
+        return await super().set_mode(mode)
+
+
+async def test_an_unanswered_promotion_is_retried_every_poll_and_reported_once(
+        sim, tmp_path, named, receiver):
+    SlowPromotions.sim, SlowPromotions.healed = sim, False
+    h = Harness(sim, tmp_path, named=named, client_factory=SlowPromotions,
+                automation={**notify(receiver), "promote_retries": 1})
+    h.watcher.start()
+    try:
+        await h.rounds(2)
+        sim.set_fault("d42-a", "down")
+        await h.rounds(6)
+        state = read_automation(h.store, h.pair, h.clock())
+        assert state.kind == "ACTING" and state.step == (1, 3)
+        assert named.record() == (("10.0.0.1",), 60)  # no DNS before the promotion is known
+        SlowPromotions.healed = True
+        await h.rounds(1)
+        assert named.record() == (("10.0.0.2",), 60)
+        [o] = failovers(h)
+        assert o.result == "done"
+        await h.settle()
+        assert receiver.events().count("promotion-unanswered") == 1
+        assert receiver.events().count("failover-started") == 1
+    finally:
+        await h.watcher.aclose()

@@ -17,7 +17,7 @@ from ..audit import JsonlLog, new_action_id
 from ..config import PairConfig
 from ..dns import switch
 from ..pair import PairSnapshot
-from ..state import update_pair
+from ..state import StateStore, update_pair
 from ._schedule import data_loss_text
 from .config import AutomationConfig
 from .decision import Decision
@@ -44,7 +44,7 @@ class Context:
 
     pair: PairConfig
     auto: AutomationConfig
-    store: Any  # StateStore
+    store: StateStore
     audit: JsonlLog
     clients: dict[str, ApplianceClient]
     clock: Callable[[], float]
@@ -146,7 +146,8 @@ async def advance(ctx: Context, journal: Journal, snap: PairSnapshot) -> Journal
     text = (f"{journal.target} is production" + (
         f" ({journal.data_loss})" if journal.data_loss else "")
             + "; " + "; ".join(f"{s.text}: {s.status}" for s in journal.steps))
-    await finish(ctx, journal, "done", f"{journal.kind} done: {text}")
+    await finish(ctx, journal, "done", f"{journal.kind} done: {text}",
+                 "critical" if journal.kind == "failover" else "warning")
     return None
 
 
@@ -192,10 +193,11 @@ async def _mode_step(ctx: Context, journal: Journal, index: int,
     if answer.outcome == "unknown":
         journal = journal.with_step(index, status="waiting", detail=answer.message)
         save_journal(ctx.store, journal)
-        ctx.notice("promotion-unanswered" if mode == "production" else "demotion-unanswered",
-                   "critical", f"{step.appliance} did not answer the {mode} POST after "
-                               f"{journal.steps[index].attempts} attempt(s): it may have applied "
-                               "it; the watcher retries every poll", plan_id=journal.plan_id)
+        if step.status != "waiting":  # once, when it starts waiting; retried every poll
+            ctx.notice("promotion-unanswered" if mode == "production" else "demotion-unanswered",
+                       "critical", f"{step.appliance} did not answer the {mode} POST after "
+                       f"{journal.steps[index].attempts} attempt(s): it may have applied it; "
+                       "the watcher retries every poll", plan_id=journal.plan_id)
         return journal, False
     journal = journal.with_step(index, status="failed", detail=answer.message)
     if journal.kind == "failback" and step.kind == "promote":
