@@ -672,12 +672,12 @@ async def test_an_unreadable_journal_is_moved_aside_and_reported(sim, tmp_path, 
 class DeadMainApplication(ApplianceClient):
     """d42-a's Appliance Manager answers health; its main application (the API) does not."""
 
-    async def api_alive(self):
+    async def api_alive(self, *args, **kwargs):  # main adds a deadline argument
         from d42tui.appliance import Failure, FailureKind
 
         if self.cfg.name == "d42-a":
             return Failure(FailureKind.SERVER_ERROR, "HTTP 500 from the main application")
-        return await super().api_alive()
+        return await super().api_alive(*args, **kwargs)
 
 
 @pytest.mark.parametrize("rule", ["all", "any"])
