@@ -238,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_dns import add_dns_parsers
 
     add_dns_parsers(sub)
+    from .watch.cli import add_watch_parsers
+
+    add_watch_parsers(sub)
 
     sub.add_parser("simulate", help="run a simulated pair (see `d42tui simulate --help`)",
                    add_help=False)

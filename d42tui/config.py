@@ -30,6 +30,7 @@ from .backup.config import BackupConfig
 from .configtypes import Duration, StrictModel, check_one_secret, pick_secret
 from .dns.config import DnsConfig, check_targets, dns_warnings
 from .secrets import Secret, literal_file_is_exposed
+from .watch.config import AutomationConfig
 
 MAX_CONFIG_BYTES = 1 << 20
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -217,6 +218,7 @@ class PairConfig(StrictModel):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     dns: DnsConfig | None = None
     backup: BackupConfig | None = None
+    automation: AutomationConfig = Field(default_factory=AutomationConfig)
 
     @field_validator("restore_cron", "backup_cron")
     @classmethod

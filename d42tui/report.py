@@ -5,6 +5,7 @@ The JSON layout is a stable contract (`schema_version`); see docs/status-json.md
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +88,8 @@ def appliance_json(cfg: ApplianceConfig, view: ApplianceView, mode: AssertedMode
     }
 
 
-def pair_json(pair: PairConfig, snap: PairSnapshot) -> dict[str, Any]:
+def pair_json(pair: PairConfig, snap: PairSnapshot,
+              automation: dict[str, Any] | None = None) -> dict[str, Any]:
     v = snap.verdict
     return {
         "name": pair.name,
@@ -100,6 +102,7 @@ def pair_json(pair: PairConfig, snap: PairSnapshot) -> dict[str, Any]:
         "pipeline": snap.pipeline.to_dict() if snap.pipeline is not None else None,
         "appliances": [appliance_json(a, snap.views[a.name], snap.modes[a.name],
                                       snap.desired_production) for a in pair.appliances],
+        "automation": automation,
     }
 
 
@@ -151,9 +154,17 @@ def pipeline_lines(pair: PairConfig, snap: PairSnapshot, now: float) -> list[str
     return lines
 
 
+def automation_of(config: Config, pair: PairConfig, now: float):
+    """The pair's watch-mode state (ARMED, PAUSED, ACTING, ISOLATED, OFF) from the state dir."""
+    from .watch.status import automation_for
+
+    return automation_for(config, pair, now)
+
+
 def status_json(config: Config, snaps: dict[str, PairSnapshot], now: float) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "generated_at": iso(now),
-            "pairs": [pair_json(p, snaps[p.name]) for p in config.pairs if p.name in snaps]}
+            "pairs": [pair_json(p, snaps[p.name], automation_of(config, p, now).to_json())
+                      for p in config.pairs if p.name in snaps]}
 
 
 def _pct(value: float | None) -> str:
@@ -190,6 +201,7 @@ def status_table(config: Config, snaps: dict[str, PairSnapshot]) -> str:
         if snap is None:
             continue
         lines.append(f"PAIR {pair.name}: {snap.verdict.verdict.value}")
+        lines.append(f"  automation: {automation_of(config, pair, time.time()).text}")
         for reason in snap.verdict.reasons:
             lines.append(f"  ! {reason.level.upper()}: {reason.text}")
         header = ("APPLIANCE", "MODE", "STATE", "LATENCY", "CPU", "MEM FREE", "DISK", "DB",

@@ -116,3 +116,54 @@ class StateStore:
         def change(data: dict[str, Any]) -> None:
             data["pairs"].setdefault(pair, {})["desired_production"] = appliance
         self.update(change)
+
+
+# --- automation (watch mode): pause, intent journal, heartbeat ----------------------------
+# A section of its own: `d42tui.watch` gives these records their meaning; here they are only
+# stored. Pause, hold and journal live in state.json (under the same lock as the roles, so a
+# promotion and the roles it changes are one atomic write); heartbeats are files of their own,
+# rewritten every poll without taking the lock.
+
+def automation_entry(store: StateStore, pair: str) -> dict[str, Any]:
+    """A private copy of the pair's `automation` record (pause, hold, journal); {} if none."""
+    entry = store.read()["pairs"].get(pair)
+    auto = entry.get("automation") if isinstance(entry, dict) else None
+    return json.loads(json.dumps(auto)) if isinstance(auto, dict) else {}
+
+
+def update_pair(store: StateStore, pair: str,
+                change: Callable[[dict[str, Any], dict[str, Any]], None]) -> dict[str, Any]:
+    """`change(entry, automation)` on the pair's record, in one locked, atomic write."""
+    def apply(data: dict[str, Any]) -> None:
+        entry = data["pairs"].setdefault(pair, {})
+        if not isinstance(entry.get("automation"), dict):
+            entry["automation"] = {}
+        change(entry, entry["automation"])
+    return store.update(apply)
+
+
+def heartbeat_path(directory: Path, pair: str) -> Path:
+    return directory / f"watch-{pair}.heartbeat"
+
+
+def write_heartbeat(directory: Path, pair: str, record: dict[str, Any]) -> None:
+    """Replace the watcher's heartbeat atomically (0600); readers never see half a file."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".heartbeat.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(record, fh, sort_keys=True)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, heartbeat_path(directory, pair))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_heartbeat(directory: Path, pair: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(heartbeat_path(directory, pair).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("at"), (int, float)) else None

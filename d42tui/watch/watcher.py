@@ -1,0 +1,333 @@
+"""One pair's watcher: each round polls, fences, finishes or starts a plan, and says why.
+
+`PairWatch` keeps the pair's memory between rounds (hysteresis with the automation's
+thresholds, what was last said); clock and sleep are injected so tests run in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from ..audit import JsonlLog, new_action_id
+from ..config import PairConfig
+from ..pair import ApplianceView, PairSnapshot, Reachability, Verdict, observe
+from ..poller import PairPoller
+from ..runner import ActionBusy, pair_lock
+from ..state import StateStore, automation_entry, write_heartbeat
+from . import executor
+from ._schedule import restore_finished_between, restore_window
+from .decision import (
+    Decision,
+    FailbackSituation,
+    Situation,
+    counted,
+    decide,
+    decide_failback,
+    thresholds,
+)
+from .journal import Journal, plan_failback, plan_failover
+from .notify import Notifier
+from .status import active_pause, expire_pause
+from .witness import WitnessChecker
+
+Say = Callable[..., None]  # say(level, event, text, pair=..., **fields)
+HEADS_UP = frozenset({"isolated", "split-brain", "standby-down", "no-production"})
+
+
+class PairWatch:
+    def __init__(self, pair: PairConfig, poller: PairPoller, store: StateStore, audit: JsonlLog,
+                 events: JsonlLog, notifier: Notifier, *, clock: Callable[[], float],
+                 sleep: Callable[[float], Awaitable[None]], say: Say, dry_run: bool):
+        self.pair, self.auto, self.poller, self.store = pair, pair.automation, poller, store
+        self.audit, self.events, self.clock, self.dry_run = audit, events, clock, dry_run
+        self._say = say
+        self.policy = thresholds(pair)
+        self.names = [a.name for a in pair.appliances]
+        self.views = {n: ApplianceView(n) for n in self.names}
+        self.up_since: dict[str, float | None] = dict.fromkeys(self.names)
+        self.was_down: set[str] = set()
+        self.fence_retry_at: dict[str, tuple[float, float]] = {}
+        self.journal: Journal | None = None
+        self.wanted_since: float | None = None
+        self.cooldown_until: float | None = None
+        self.memory: dict[str, Any] = {}  # what was last said, so each thing is said once
+        self.latest: Decision | None = None
+        self.witness = WitnessChecker(self.auto.witness_list(),
+                                      self.auto.witness_timeout or pair.poll.timeout)
+        send = (lambda notice: None) if dry_run else notifier.send
+        self.ctx = executor.Context(pair, self.auto, store, audit, poller.clients, clock, sleep,
+                                    self.say, send)
+        self.locks = store.directory / "locks"
+
+    def say(self, level: str, event: str, text: str, **fields: Any) -> None:
+        self._say(level, event, text, pair=self.pair.name, **fields)
+
+    def once(self, key: str, value: Any) -> bool:
+        """True when `value` differs from what was last recorded under `key`."""
+        changed = self.memory.get(key, object()) != value
+        self.memory[key] = value
+        return changed
+
+    # --- start and stop ------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Find a plan an earlier watcher left unfinished: resume it, or abandon it and say so."""
+        self.journal = executor.recover(self.ctx, self.dry_run)
+
+    def heartbeat(self, stopped: bool = False) -> None:
+        if self.dry_run:
+            return
+        d, p = self.latest, self.pair.poll
+        record: dict[str, Any] = {
+            "pid": os.getpid(), "at": self.clock(), "stale_after": 3 * p.interval + p.timeout + 5,
+            "state": d.state if d else "ARMED", "primary": self.memory.get("primary"),
+            "failures": list(d.failures) if d else None,
+            "why": next((b.text for b in d.blockers if b.key == "isolated"), "") if d else ""}
+        if stopped:
+            record.update(stopped=True, stale_after=0)
+        write_heartbeat(self.store.directory, self.pair.name, record)
+
+    # --- one round -------------------------------------------------------------------------
+
+    async def round(self) -> Decision:
+        snap, witnesses = await asyncio.gather(self.poller.poll_once(), self.witness.check())
+        now = self.clock()
+        self.fold(snap)
+        if (expired := (None if self.dry_run else expire_pause(self.store, self.pair.name, now,
+                                                                self.audit))):
+            self.say("info", "pause-expired", f"the pause by {expired.by} ({expired.reason}) "
+                     "expired: automation resumes by itself")
+            self.ctx.notice("pause-expired", "info", f"automation pause by {expired.by} "
+                            f"({expired.reason}) expired: automation is armed again")
+        await self.fence_returning(snap)
+        snap = self.poller.snapshot()  # fencing changes asserted modes: judge the pair after it
+        self.note_verdict(snap)
+        if self.journal is not None:
+            await self.run_plan(snap)
+            snap = self.poller.snapshot()
+        decision = await self.decide_and_act(snap, witnesses, now)
+        if self.auto.failback == "automatic" and self.journal is None:
+            await self.failback(self.poller.snapshot(), witnesses, now)
+        self.heartbeat()
+        return decision
+
+    def fold(self, snap: PairSnapshot) -> None:
+        """The engine's poll results, counted with the automation's thresholds (`observe`)."""
+        primary = snap.desired_production
+        self.memory["primary"] = primary
+        for name in self.names:
+            result = snap.views[name].last
+            if result is None:
+                continue
+            result = counted(result, self.auto.api_probe_counts)
+            before = self.views[name]
+            view = self.views[name] = observe(before, result, self.policy)
+            if snap.views[name].reachability is Reachability.DOWN:  # no health answer at all
+                self.was_down.add(name)
+            self.up_since[name] = (self.up_since[name] or result.at) if result.ok else None
+            if name != primary:
+                continue
+            n = self.policy.failure_threshold
+            if not result.ok:
+                self.say("warning", "primary-failing", f"{name} (production) failed poll "
+                         f"{view.consecutive_failures}/{n}: {result.failure}")
+            elif before.consecutive_failures:
+                below = " (below the threshold: a flap, not a failover)" \
+                    if before.consecutive_failures < n else ""
+                self.say("info", "primary-answers", f"{name} answers again after "
+                         f"{before.consecutive_failures} failed poll(s){below}")
+                self.was_down.discard(name)
+
+    def note_verdict(self, snap: PairSnapshot) -> None:
+        verdict = snap.verdict
+        if not self.once("verdict", verdict.verdict):
+            return
+        level = {"ok": "info", "warning": "warning", "critical": "error"}[verdict.level]
+        self.say(level, "verdict", verdict.headline)
+        if not self.dry_run:
+            self.events.append({"pair": self.pair.name, "verdict": verdict.verdict.value,
+                                "text": verdict.headline, "source": "watcher"})
+        if verdict.verdict is Verdict.SPLIT_BRAIN:
+            self.ctx.notice("split-brain", "critical", f"{verdict.headline}. Automation will "
+                            "not act; demote one side by hand (d42tui demote NAME)")
+
+    async def fence_returning(self, snap: PairSnapshot) -> None:
+        """Before anything else: an appliance that should be standby and answers again is
+        told `standby` (idempotent), so a returning old primary never runs jobs."""
+        pending = set(automation_entry(self.store, self.pair.name).get("fence_pending", []))
+        now = self.clock()
+        for name in self.names:
+            last = snap.views[name].last
+            if name == snap.desired_production or not (last and last.ok):
+                continue
+            if name not in pending and name not in self.was_down:
+                continue
+            if self.fence_retry_at.get(name, (0.0, 0.0))[0] > now:
+                continue
+            why = ("came back after the failover" if name in pending
+                   else "answers again after being down")
+            if self.dry_run:
+                self.say("warning", "would-fence", f"DRY RUN: would re-assert standby on {name} "
+                                                   f"({why})")
+                self.was_down.discard(name)
+                continue
+            try:
+                with pair_lock(self.locks, self.pair.name):
+                    done = await executor.fence(self.ctx, name, snap, new_action_id(), why)
+            except ActionBusy as exc:
+                if self.once(f"fence-busy-{name}", str(exc)):
+                    self.say("warning", "fence-waiting", f"cannot fence {name} yet: {exc}")
+                continue
+            if done:
+                self.was_down.discard(name)
+                self.fence_retry_at.pop(name, None)
+            else:
+                wait = min(60.0, 2 * self.fence_retry_at.get(name, (0.0, self.pair.poll.interval
+                                                                    / 2))[1])
+                self.fence_retry_at[name] = (now + wait, wait)
+
+    async def run_plan(self, snap: PairSnapshot) -> None:
+        assert self.journal is not None
+        journal = self.journal
+        promoted = any(s.kind == "promote" and s.status == "done" for s in journal.steps)
+        if promoted and snap.desired_production != journal.target:
+            if not self.dry_run:
+                await executor.finish(self.ctx, journal, "cancelled", f"the desired production "
+                                      f"changed to {snap.desired_production} while {journal.kind} "
+                                      f"to {journal.target} was unfinished: abandoned", "warning")
+            self.journal = None
+            return
+        if self.dry_run:
+            if self.once("dry-plan", journal.describe()):
+                self.say("warning", "would-resume", f"DRY RUN: would continue {journal.describe()}")
+            return
+        try:
+            with pair_lock(self.locks, self.pair.name):
+                self.journal = await executor.advance(self.ctx, journal, snap)
+        except ActionBusy as exc:
+            if self.once("plan-busy", str(exc)):
+                self.say("warning", "plan-waiting", f"{journal.describe()} waits: {exc}")
+            return
+        self.ended()
+
+    def ended(self) -> None:
+        """After a plan closes: a failover that changed nothing is not retried at once."""
+        if self.journal is not None:
+            return
+        last = automation_entry(self.store, self.pair.name).get("last_plan", {})
+        if last.get("kind") == "failover" and last.get("result") == "failed" \
+                and not last.get("promoted"):
+            self.cooldown_until = self.clock() + self.auto.cooldown
+
+    # --- deciding --------------------------------------------------------------------------
+
+    def situation(self, snap: PairSnapshot, witnesses: Any, now: float) -> Situation:
+        primary = snap.desired_production
+        standby = next(n for n in self.names if n != primary)
+        auto = automation_entry(self.store, self.pair.name)
+        p = self.pair
+        return Situation(
+            primary, standby, self.views[primary], self.views[standby],
+            self.policy.failure_threshold, self.policy.recovery_threshold, snap.verdict.verdict,
+            snap.modes[primary].mode, snap.modes[standby].mode, witnesses, now,
+            pause=active_pause(auto, now),
+            acting=self.journal.describe() if self.journal else None,
+            restore=restore_window(p.restore_cron, p.timezone, p.restore_duration, now),
+            wanted_since=self.wanted_since, max_defer=self.auto.max_defer,
+            cooldown_until=self.cooldown_until)
+
+    async def decide_and_act(self, snap: PairSnapshot, witnesses: Any, now: float) -> Decision:
+        situation = self.situation(snap, witnesses, now)
+        decision = decide(situation)
+        if decision.wanted and self.wanted_since is None:
+            self.wanted_since = now
+        elif not decision.wanted:
+            self.wanted_since = None
+        if decision.act:
+            if self.dry_run:
+                last = snap.views[situation.primary].last
+                plan = plan_failover(self.pair, situation.primary, situation.standby, "dry-run",
+                                     now, decision.evidence + decision.notes,
+                                     demote_first=bool(last and last.ok))
+                if self.once("dry-failover", self.wanted_since):
+                    self.say("critical", "would-fail-over", "DRY RUN: would fail over now: "
+                             + " | ".join(plan.lines()))
+            else:
+                try:
+                    with pair_lock(self.locks, self.pair.name):
+                        self.journal = await executor.start_failover(
+                            self.ctx, snap, situation.primary, situation.standby, decision)
+                    self.ended()
+                except ActionBusy as exc:
+                    decision = decide(replace(situation, busy=str(exc)))
+        self.latest = decision
+        self.report(decision, situation)
+        return decision
+
+    def report(self, d: Decision, s: Situation) -> None:
+        """Each reason for not acting once per change; state changes; alerts once per cause."""
+        if self.once("decision", (d.wanted, d.keys)):
+            if d.wanted and d.blockers:
+                level = "error" if any(b.level == "critical" for b in d.blockers) else "warning"
+                self.say(level, "not-failing-over", "; ".join(b.text for b in d.blockers))
+            elif not d.wanted and (heads_up := [b for b in d.blockers if b.key in HEADS_UP]):
+                self.say("warning", "blocked", "a failover would not happen now: "
+                         + "; ".join(b.text for b in heads_up))
+        if self.once("state", d.state):
+            why = next((b.text for b in d.blockers if b.key in ("isolated", "paused", "held",
+                                                                "acting")), "")
+            self.say("warning" if d.state != "ARMED" else "info", "automation",
+                     d.state + (f": {why}" if why else ""))
+            if not self.dry_run:
+                self.events.append({"pair": self.pair.name, "automation": d.state,
+                                    "text": f"automation {d.state}"})
+            if d.state == "ISOLATED":
+                self.ctx.notice("isolated", "warning", next(
+                    b.text for b in d.blockers if b.key == "isolated") + ": automation will not act")
+        if d.wanted and self.once("notes", d.notes) and d.notes:
+            self.say("info", "note", "; ".join(d.notes))
+        if d.would_act and self.once("would", (s.pause.kind, s.pause.since) if s.pause else None):
+            paused = s.pause.text(s.now) if s.pause else "paused"
+            self.ctx.notice("would-fail-over", "critical", f"would have failed over {s.primary} "
+                            f"→ {s.standby} now, but {paused}: " + "; ".join(d.evidence))
+        elif not d.wanted:
+            self.memory.pop("would", None)
+        down = d.wanted and "standby-down" in d.keys
+        if self.once("both-down", down) and down:
+            self.ctx.notice("standby-down", "critical", f"{s.primary} (production) and the "
+                            f"standby {s.standby} are both down: no failover is possible")
+
+    async def failback(self, snap: PairSnapshot, witnesses: Any, now: float) -> None:
+        preferred, current = self.pair.production, snap.desired_production
+        if preferred == current:
+            return
+        up = self.up_since[preferred]
+        p = self.pair
+        f = FailbackSituation(
+            preferred, current, self.views[preferred], self.views[current],
+            snap.modes[preferred].mode, snap.verdict.verdict, witnesses, now, up,
+            self.auto.failback_after,
+            restore_finished_between(p.restore_cron, p.timezone, p.restore_duration, up, now)
+            if up is not None else None,
+            pause=active_pause(automation_entry(self.store, p.name), now))
+        d = decide_failback(f)
+        if self.once("failback", d.keys) and d.blockers:
+            self.say("info", "failback-waiting", "automatic failback waits: "
+                     + "; ".join(b.text for b in d.blockers))
+        if not d.act:
+            return
+        if self.dry_run:
+            if self.once("dry-failback", up):
+                self.say("warning", "would-fail-back", "DRY RUN: would fail back: "
+                         + " | ".join(plan_failback(p, current, preferred, "dry-run", now,
+                                                    d.evidence).lines()))
+            return
+        try:
+            with pair_lock(self.locks, p.name):
+                self.journal = await executor.start_failback(self.ctx, snap, current, preferred, d)
+        except ActionBusy as exc:
+            self.say("warning", "failback-waiting", f"automatic failback waits: {exc}")
