@@ -320,6 +320,6 @@ def test_data_loss_is_an_estimate_from_the_crons():
     text = _schedule.data_loss_text("0 */4 * * *", "30 */4 * * *", "UTC", 1800,
                                     ts("2026-03-01 04:45:00"))
     # the 04:30 restore is still running: the 00:30 one restored the 00:00 backup
-    assert text.startswith("changes since ~00:00 (285 min ago) are not on the new primary")
-    assert "last finished restore began at 00:30" in text
+    assert text.startswith("failing over now loses changes made after ~00:00 (about 4 h 45 min)")
+    assert "not on the new primary" in text and "04:30" in text and "not counted" in text
     assert "unknown" in _schedule.data_loss_text(None, "30 * * * *", "UTC", 60, NOW)
