@@ -16,8 +16,9 @@ from ..boardtext import CARD_LINES, CardModel
 from ._tones import TONE_CLASSES, lines_content
 
 
-class ApplianceCard(Widget):
-    """One appliance's card; its border says the name and the asserted mode."""
+class ApplianceCard(Widget, can_focus=True):
+    """One appliance's card; its border says the name and the asserted mode. Focus (Tab)
+    chooses the appliance that promote, demote and re-assert act on."""
 
     DEFAULT_CSS = """
     ApplianceCard {
@@ -34,6 +35,7 @@ class ApplianceCard(Widget):
     ApplianceCard.-ok { border: round $success; }
     ApplianceCard.-warning { border: heavy $warning; }
     ApplianceCard.-critical { border: heavy $error; }
+    ApplianceCard:focus { border-title-style: bold reverse; background: $boost; }
     """
 
     model: reactive[CardModel | None] = reactive(None, repaint=False)
