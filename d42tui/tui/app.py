@@ -127,7 +127,9 @@ class ConsoleApp(App[int]):
             runner = ActionRunner(config, poller, store, JsonlLog(audit), read_only=read_only,
                                   clock=clock)
         self.desk = ActionDesk(self, runner)
-        self.dns_watch = DnsWatch(self, config.pairs, self.show_dns)
+        # Only a live console asks DNS servers (a console fed by hand, as in tests, does not).
+        self.dns_watch = DnsWatch(self, config.pairs if poller is not None else [],
+                                  self.show_dns)
         self.dns_follow: dict[str, tuple[str, float]] = {}  # pair -> (row text, until)
         self.recorder = EventRecorder(JsonlLog(events) if poller is not None else None)
         self.poller_error: str | None = None
@@ -215,6 +217,8 @@ class ConsoleApp(App[int]):
         self.dns_watch.tick(snap.pair)
 
     def show_dns(self, pair: str, answer: DnsAnswer) -> None:
+        """A DNS answer (from the watch, or from a test) for every screen that shows it."""
+        self.dns_watch.answers[pair] = answer
         for screen in self.screen_stack:
             show = getattr(screen, "show_dns", None)
             if show is not None:

@@ -21,7 +21,7 @@ DNS_EVERY = 10.0  # seconds between two looks at a pair's record
 
 
 class DnsWatch:
-    """The latest answer per pair; `show(pair, answer)` is called on the app's loop."""
+    """The latest answer per pair (`answers`); `show(pair, answer)` runs on the app's loop."""
 
     def __init__(self, app: App, pairs: list[PairConfig], show: Callable[[str, DnsAnswer], None],
                  every: float = DNS_EVERY) -> None:
@@ -61,8 +61,7 @@ class DnsWatch:
                                f"query failed: {exc.__class__.__name__}: {exc}")
         finally:
             self._busy.discard(pair)
-        self.answers[pair] = answer
-        self.show(pair, answer)
+        self.show(pair, answer)  # the app keeps it in `answers` and hands it to the screens
         if pair in self._again:
             self._again.discard(pair)
             self.refresh(pair)

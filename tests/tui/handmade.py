@@ -38,8 +38,22 @@ def config_dict(pairs: int = 1) -> dict:
     return {"pairs": out}
 
 
-def make_config(pairs: int = 1) -> Config:
-    return Config.model_validate(config_dict(pairs))
+def make_config(pairs: int = 1, dns: bool = False) -> Config:
+    data = config_dict(pairs)
+    if dns:  # a command backend: nothing here ever runs it
+        data["pairs"][0]["dns"] = {
+            "name": "d42.example.com", "ttl": 60, "servers": ["ns1.example.com"],
+            "targets": {"d42-a": "10.0.0.1", "d42-b": "10.0.0.2"},
+            "backend": {"kind": "command", "argv": ["/usr/local/bin/set-dns"]}}
+    return Config.model_validate(data)
+
+
+def dns_answer(*values: str, ttl: int = 60):
+    """What the authoritative server answered for d42.example.com (every server agrees)."""
+    from d42tui.dns import DnsAnswer, ServerAnswer
+
+    return DnsAnswer("d42.example.com", "A", values, ttl,
+                     (ServerAnswer("ns1.example.com", values, ttl),))
 
 
 def health(cpu: float = 12.0, disk: float = 41.0, backup: str = "Backup was good",

@@ -293,3 +293,36 @@ async def test_verdict_changes_go_to_events_jsonl_for_the_export(sim, tmp_path):
         await wait_for(pilot, lambda: app.snapshots["main"].round >= rounds + 3, what="polls")
         await asyncio.sleep(0.1)
         assert len(list(log.records())) == 3  # only on changes
+
+
+async def test_the_export_merges_console_verdicts_with_actions(sim, tmp_path):
+    from d42tui.audit import export_markdown
+
+    app = sim_app(sim, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await healthy(pilot, app)
+        await pilot.press("F", "escape")
+        await wait_for(pilot, lambda: results(app) == ["cancelled"], what="audit: cancelled")
+        await wait_for(pilot, lambda: app.recorder.queue.empty(), what="events written")
+        await asyncio.sleep(0.1)
+    text = export_markdown(JsonlLog(app.desk.runner.audit.path), JsonlLog(app.recorder.log.path))
+    assert "`main` main: start → HEALTHY" in text
+    assert "**failover d42-b** on `main`" in text and "→ **cancelled**" in text
+
+
+async def test_the_demo_keeps_audit_and_events_in_its_own_state_dir(sim, tmp_path):
+    from d42tui.poller import Poller
+    from d42tui.state import StateStore
+    from d42tui.tui.app import DemoConsoleApp
+    from d42tui.tui.demo import SimulatorDemo
+
+    from ..conftest import load_sim_config
+    from .conftest import FAST_POLL, builtin_themes
+
+    config = load_sim_config(sim, tmp_path, poll=FAST_POLL)
+    store = StateStore(tmp_path / "demo-state")
+    app = DemoConsoleApp(config, poller=Poller(config, store), store=store,
+                         demo=SimulatorDemo(list(sim.names), sim.set_fault),
+                         themes=builtin_themes())
+    assert app.desk.runner.audit.path == tmp_path / "demo-state" / "audit.jsonl"
+    assert app.recorder.log.path == tmp_path / "demo-state" / "events.jsonl"
