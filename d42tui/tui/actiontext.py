@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..actions import ActionKind, Plan
+from ..actions import ActionKind, Plan, Step
 from .boardtext import Line, Tone
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def result_lines(result: ActionResult, ttl: int | None = None) -> tuple[Line, ..
         step_tone: Tone = {"done": "ok", "failed": "critical", "unknown": "warning"}.get(
             step.outcome, "dim")
         status = f" ({step.status})" if step.status is not None else ""
-        out.append(((f"  {step.step.text}: ", ""), (f"{step.outcome}{status}", step_tone),
+        out.append(((f"  {step_name(step.step)}: ", ""), (f"{step.outcome}{status}", step_tone),
                     (f" {step.message}".rstrip(), "dim")))
     out += [((f"▲ {w}", "warning"),) for w in result.warnings]
     if result.outcome == "unknown":
@@ -87,6 +87,13 @@ def result_lines(result: ActionResult, ttl: int | None = None) -> tuple[Line, ..
     if ttl is not None and dns_switched(result):
         out.append(((f"DNS switched: clients follow within ≤ {ttl} s", "strong"),))
     return tuple(out)
+
+
+def step_name(step: Step) -> str:
+    """A step in a few words, once the plan has said it in full: `d42-a → standby`."""
+    if step.kind == "dns":
+        return f"DNS {step.url} → {step.appliance}"
+    return f"{step.appliance} → {step.mode}"
 
 
 def dns_switched(result: ActionResult) -> bool:

@@ -15,7 +15,14 @@ from textual.screen import ModalScreen
 from ..actions import ActionKind, Plan, plan_action
 from ..pair import effective_production
 from ..report import mode_text, reach_text
-from .actiontext import VERB, dns_switched, result_lines, timeline_text, timeline_tone
+from .actiontext import (
+    VERB,
+    dns_switched,
+    result_lines,
+    step_name,
+    timeline_text,
+    timeline_tone,
+)
 from .boardtext import fencing_due
 from .screens.action_dialog import ActionDialog
 from .timeline_events import TimelineEvent
@@ -177,17 +184,18 @@ class ActionDesk:
         ttl = self._ttl(plan)
         now = app.clock()
         events = [TimelineEvent(now, plan.pair, "action",
-                                f"{label}: {s.step.text}: {s.outcome} {s.message}".rstrip(),
+                                f"{label}: {step_name(s.step)}: {s.outcome} {s.message}".rstrip(),
                                 "dim") for s in result.steps]
         events.append(TimelineEvent(now, plan.pair, "action", timeline_text(result),
                                     timeline_tone(result)))
         app.add_events(events)
         if dialog in app.screen_stack:
             dialog.show_result(result_lines(result, ttl))
-        severity = {"done": "information", "cancelled": "warning", "refused": "warning"}.get(
-            result.outcome, "error")
-        app.notify(result.detail, title=f"{label}: {result.outcome.upper()}",
-                   severity=severity, timeout=10)  # type: ignore[arg-type]
+        else:  # the operator hid the dialog: the result still has to reach them
+            severity = {"done": "information", "cancelled": "warning", "refused": "warning"}.get(
+                result.outcome, "error")
+            app.notify(result.detail, title=f"{label}: {result.outcome.upper()}",
+                       severity=severity, timeout=10)  # type: ignore[arg-type]
         if any(s.kind == "dns" for s in plan.steps):
             if ttl is not None and dns_switched(result):
                 app.dns_switched(plan.pair, ttl)
@@ -200,4 +208,5 @@ class ActionDesk:
                                            f"{label}: ? UNKNOWN — {text}", "warning")])
         if dialog in self.app.screen_stack:
             dialog.show_result(((("? UNKNOWN", "warning"), (f"  {text}", "")),))
-        self.app.notify(text, title=f"{label}: UNKNOWN", severity="error", timeout=10)
+        else:
+            self.app.notify(text, title=f"{label}: UNKNOWN", severity="error", timeout=10)

@@ -265,6 +265,8 @@ async def test_a_returning_old_primary_is_offered_re_assert_on_its_card(sim, tmp
         sim.set_fault("d42-a", "none")  # the old primary returns, still in production mode
         await wait_for(pilot, lambda: "came back: R re-asserts standby" in card(app, "d42-a"),
                        what="the re-assert offer")
+        await pilot.pause()
+        assert "▲ came back: R re-asserts standby" in screen_text(app)  # drawn, not just modelled
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Re-assert standby on d42-a" in titles
         await pilot.press("R")  # the only appliance offered: no chooser

@@ -241,9 +241,10 @@ class ActionDialog(ModalScreen[None], PairView):
         self._render_progress()
 
     def _render_progress(self) -> None:
+        over = self.phase == "result"
         lines: list[Line] = [progress_line(t, done=True) for t in self._progress[:-1]]
         if self._progress:
-            lines.append(progress_line(self._progress[-1]))
+            lines.append(progress_line(self._progress[-1], done=over))
         else:
             lines.append(progress_line("starting"))
         if self.phase == "running":

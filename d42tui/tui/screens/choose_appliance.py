@@ -23,10 +23,12 @@ class ChooseApplianceScreen(ModalScreen[str | None]):
     DEFAULT_CSS = """
     ChooseApplianceScreen { align: center middle; }
     ChooseApplianceScreen > Vertical {
-        width: 64; max-width: 100%; height: auto; border: round $accent; background: $surface;
+        width: 74; max-width: 100%; height: auto; border: round $accent; background: $surface;
         padding: 0 1;
     }
-    ChooseApplianceScreen OptionList { height: auto; border: none; padding: 0; }
+    ChooseApplianceScreen OptionList, ChooseApplianceScreen OptionList:focus {
+        height: auto; border: none; padding: 0;
+    }
     """
 
     def __init__(self, action: str, choices: list[tuple[str, str]]) -> None:

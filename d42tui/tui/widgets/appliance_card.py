@@ -54,7 +54,8 @@ class ApplianceCard(Widget, can_focus=True):
             self.border_subtitle = model.subtitle
             self.remove_class(*TONE_CLASSES)
             self.add_class(f"-{model.tone}")
-            self.refresh()
+            # A line more or less (the re-assert offer) changes the card's height.
+            self.refresh(layout=old is None or len(old.lines) != len(model.lines))
             return
         width = self.size.width
         for y, (before, after) in enumerate(zip(old.lines, model.lines)):
