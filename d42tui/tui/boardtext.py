@@ -160,9 +160,10 @@ FENCING_LINE: Line = (("▲ came back: R re-asserts standby", "warning"),)
 
 def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode: AssertedMode,
                now: float, previous: CardModel | None = None,
-               fencing: bool = False) -> CardModel:
+               fencing: bool = False, pad: bool = False) -> CardModel:
     """The card of one appliance at time `now` (ages are relative to it); `fencing` adds
-    the re-assert offer (see `fencing_due`)."""
+    the re-assert offer (see `fencing_due`), `pad` a blank line so that both cards stay
+    the same height while the peer's card has the offer."""
     url: Line = ((cfg.url, "dim"),)
     if cfg.insecure:
         url += ((" TLS OFF", "warning"),)
@@ -216,6 +217,8 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
     lines = (url, mode_line, reach, fail_line, figures, db_line, role_line)
     if fencing:
         lines += (FENCING_LINE,)
+    elif pad:
+        lines += ((("", ""),),)
     return CardModel(cfg.name, mode.mode.upper(), tone, lines, latency, figures_at)
 
 

@@ -97,6 +97,8 @@ class BoardScreen(Screen, PairView):
         self.snapshot = snap
         now = self.console.clock()
         self.banner.model = banner_model(self.pair, snap)
+        offers = ({a.name: fencing_due(snap, a.name) for a in self.pair.appliances}
+                  if snap is not None else {})
         for appliance in self.pair.appliances:
             card = self.cards[appliance.name]
             if snap is None:
@@ -105,7 +107,7 @@ class BoardScreen(Screen, PairView):
             else:
                 card.model = card_model(self.pair, appliance, snap.views[appliance.name],
                                         snap.modes[appliance.name], now, card.model,
-                                        fencing=fencing_due(snap, appliance.name))
+                                        fencing=offers[appliance.name], pad=any(offers.values()))
         self.pipeline.lines = pipeline_lines(self.pair, snap, now)
         self._show_dns()
         if self.schedule is None:
