@@ -182,6 +182,10 @@ async def test_many_pairs_list_drills_into_a_board():
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, PairsScreen)
+        await pilot.press("F")  # the action keys act on the pair under the cursor
+        await pilot.pause()
+        assert "failover · pair emea" in screen_text(app)
+        assert "make d42-b-2 production, d42-a-2 standby" in screen_text(app)
 
 
 async def test_demo_fault_keys_exist_only_in_the_demo(sim, tmp_path):

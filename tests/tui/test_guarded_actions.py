@@ -180,7 +180,12 @@ async def test_a_fault_after_the_dialog_opened_cancels_and_says_what_changed(sim
         await pilot.press("F")
         await pilot.pause()
         sim.set_fault("d42-b", "down")
-        await pilot.press(*"d42-b", "enter")
+        note = dialog(app).query_one("#changed")
+        await wait_for(pilot, lambda: not note.has_class("-hidden"), what="the live note")
+        said = str(note.content)
+        assert said.startswith("The situation changed since this opened: "), said
+        assert "d42-b answering → not answering" in said
+        await pilot.press(*"d42-b", "enter")  # confirming anyway: the runner's re-poll decides
         text = await result_shown(pilot, app)
         assert "■ CANCELLED" in text
         assert "d42-b answering → not answering" in text

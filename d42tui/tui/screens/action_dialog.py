@@ -99,8 +99,9 @@ class ActionDialog(ModalScreen[None], PairView):
             box.border_title = title(self.plan) if self.plan else "action"
             yield from self.compose_top()
             with VerticalScroll(id="body"):
-                yield Static(id="plan", markup=False)
+                # Above the plan: when it shows, it matters more than the plan does.
                 yield Static(id="changed", classes="-hidden", markup=False)
+                yield Static(id="plan", markup=False)
                 yield Static(id="progress", classes="-hidden", markup=False)
                 yield Static(id="result", classes="-hidden", markup=False)
             with Horizontal(id="name-row", classes="row"):
