@@ -333,3 +333,15 @@ async def test_the_demo_keeps_audit_and_events_in_its_own_state_dir(sim, tmp_pat
                          themes=builtin_themes())
     assert app.desk.runner.audit.path == tmp_path / "demo-state" / "audit.jsonl"
     assert app.recorder.log.path == tmp_path / "demo-state" / "events.jsonl"
+
+
+async def test_the_palette_opens_the_same_guarded_dialog(sim, tmp_path):
+    app = sim_app(sim, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await healthy(pilot, app)
+        await pilot.press("ctrl+p", *"Failover")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActionDialog), what="the dialog")
+        assert dialog(app).focused is button(app, "cancel")
+        assert "make d42-b production, d42-a standby" in screen_text(app)
