@@ -57,7 +57,7 @@ class ActionDialog(ModalScreen[None], PairView):
     ActionDialog #changed { color: $error; text-style: bold; }
     ActionDialog .row { height: 1; margin-top: 1; }
     ActionDialog .row Label { width: auto; margin-right: 1; }
-    ActionDialog .row Input { width: 1fr; }
+    ActionDialog .row Input { width: 1fr; background: $panel; }
     ActionDialog #buttons { height: 1; margin-top: 1; align-horizontal: right; }
     ActionDialog #buttons Button { margin-left: 2; min-width: 10; }
     """

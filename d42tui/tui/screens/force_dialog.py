@@ -36,7 +36,7 @@ class ForceDialog(ModalScreen[bool]):
     ForceDialog Static { height: auto; }
     ForceDialog .row { height: 1; margin-top: 1; }
     ForceDialog .row Label { width: auto; margin-right: 1; }
-    ForceDialog .row Input { width: 1fr; }
+    ForceDialog .row Input { width: 1fr; background: $panel; }
     ForceDialog #buttons { height: 1; margin-top: 1; align-horizontal: right; }
     ForceDialog #buttons Button { margin-left: 2; min-width: 10; }
     """
