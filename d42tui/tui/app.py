@@ -31,6 +31,7 @@ from ..configtypes import format_duration
 from ..pair import AssertedMode, PairSnapshot
 from ..poller import Poller
 from ..state import StateStore
+from .actionkeys import ActionKeys
 from .boardtext import Line
 from .demo import DemoControl, FaultChoice
 from .desk import ActionDesk
@@ -38,7 +39,6 @@ from .dnswatch import DnsWatch
 from .eventlog import EventRecorder
 from .pairview import PairView
 from .policy import ActionPolicy
-from .screens.action_dialog import ActionDialog
 from .screens.board import BoardScreen
 from .screens.confirm_quit import ConfirmQuitScreen
 from .screens.help import HelpScreen
@@ -68,7 +68,7 @@ class PollerStopped(Message):
         self.error = error
 
 
-class ConsoleApp(App[int]):
+class ConsoleApp(ActionKeys, App[int]):
     """The live pair board. `clock` is injectable so tests see stable countdowns."""
 
     TITLE = "d42tui"
@@ -327,48 +327,6 @@ class ConsoleApp(App[int]):
 
         if not isinstance(self.screen, ConfirmQuitScreen):
             self.push_screen(ConfirmQuitScreen(list(self.in_flight) or ["an action"]), answered)
-
-    def current_pair(self) -> PairConfig | None:
-        """The pair the keys act on: the board's, or the row under the cursor in the list."""
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, BoardScreen):
-                return screen.pair
-            selected = getattr(screen, "selected_pair", None)
-            if selected is not None:
-                name = selected()
-                return self.config.pair(name) if name else None
-        return None
-
-    def focused_appliance(self) -> str | None:
-        screen = self.screen
-        return screen.focused_appliance() if isinstance(screen, BoardScreen) else None
-
-    def action_promote(self) -> None:
-        self.desk.open("promote")
-
-    def action_demote(self) -> None:
-        self.desk.open("demote")
-
-    def action_failover(self) -> None:
-        self.desk.open("failover")
-
-    def action_failback(self) -> None:
-        self.desk.open("failback")
-
-    def action_reassert(self, target: str | None = None) -> None:
-        self.desk.open("reassert", target)
-
-    def action_dns(self) -> None:
-        self.desk.open_dns()
-
-    def on_action_dialog_confirmed(self, message: ActionDialog.Confirmed) -> None:
-        self.desk.start(message.dialog, message.plan, message.force)
-
-    def on_action_dialog_force_asked(self, message: ActionDialog.ForceAsked) -> None:
-        self.desk.ask_force(message.dialog, message.plan)
-
-    def on_action_dialog_ended(self, message: ActionDialog.Ended) -> None:
-        self.desk.ended(message.plan, message.outcome, message.detail)
 
     # --- the status line and the palette ----------------------------------------------
 
