@@ -35,6 +35,9 @@ class PairPoller:
         self.round = 0
         self.latest: PairSnapshot | None = None
         self.monitor: BackupMonitor | None = None
+        # One round at a time: the console's background loop and an action's re-poll share
+        # this poller; overlapping rounds would see each other's polls as "still unanswered".
+        self._round_lock = asyncio.Lock()
         if pair.backup is not None or pair.backup_cron or pair.restore_cron:
             self.monitor = BackupMonitor(pair, clock)
 
@@ -54,6 +57,10 @@ class PairPoller:
                               Failure(FailureKind.TIMEOUT, "no answer in time"))
 
     async def poll_once(self) -> PairSnapshot:
+        async with self._round_lock:
+            return await self._poll_round()
+
+    async def _poll_round(self) -> PairSnapshot:
         names = [a.name for a in self.pair.appliances]
         # One deadline for the whole round, from its start: a poll that started late (a busy
         # loop at the top of a round) does not push the round past `timeout`.

@@ -2,7 +2,8 @@
 
 The poller runs in a worker on Textual's loop; each snapshot becomes a
 `SnapshotArrived` message, and the app hands it to its screens, which repaint only
-what changed. Read-only refusals are decided in one place (`ActionPolicy`).
+what changed. Read-only refusals are decided in one place (`ActionPolicy`); guarded
+actions go through `ActionDesk` to the engine's runner, DNS answers come from `DnsWatch`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
-from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
@@ -23,21 +25,29 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 
+from ..audit import JsonlLog, audit_path, events_path
 from ..config import Config, PairConfig
 from ..configtypes import format_duration
 from ..pair import AssertedMode, PairSnapshot
 from ..poller import Poller
 from ..state import StateStore
+from .actionkeys import ActionKeys
 from .boardtext import Line
-from .demo import FAULTS, DemoControl, FaultChoice
+from .demo import DemoControl, FaultChoice
+from .desk import ActionDesk
+from .dnswatch import DnsWatch
+from .eventlog import EventRecorder
 from .pairview import PairView
-from .policy import MUTATING, ActionPolicy
+from .policy import ActionPolicy
 from .screens.board import BoardScreen
 from .screens.confirm_quit import ConfirmQuitScreen
 from .screens.help import HelpScreen
 from .screens.too_small import TooSmallScreen
 from .themes import DEFAULT_THEME, load_themes
 from .timeline_events import TimelineEvent, console_event, snapshot_events
+
+if TYPE_CHECKING:
+    from ..dns import DnsAnswer
 
 MIN_SIZE = (80, 24)
 MAX_EVENTS = 2000
@@ -58,7 +68,7 @@ class PollerStopped(Message):
         self.error = error
 
 
-class ConsoleApp(App[int]):
+class ConsoleApp(ActionKeys, App[int]):
     """The live pair board. `clock` is injectable so tests see stable countdowns."""
 
     TITLE = "d42tui"
@@ -72,11 +82,12 @@ class ConsoleApp(App[int]):
                 tooltip="quit (asks first only if an action is in flight)"),
         Binding("ctrl+q", "request_quit", "quit", show=False, priority=True,
                 tooltip="quit (asks first only if an action is in flight)"),
-        # Mutating keys: reserved here so read-only mode covers them from day one.
+        # Mutating keys: each opens a guarded dialog; ActionPolicy refuses them read-only.
         Binding("P", "promote", "promote", show=False),
         Binding("D", "demote", "demote", show=False),
         Binding("F", "failover", "failover", show=False),
         Binding("B", "failback", "failback", show=False),
+        Binding("R", "reassert", "re-assert", show=False),
         Binding("N", "dns", "DNS", show=False),
     ]
 
@@ -107,7 +118,20 @@ class ConsoleApp(App[int]):
         self.min_size = min_size
         self.snapshots: dict[str, PairSnapshot] = {}
         self.events: list[TimelineEvent] = []  # oldest first
-        self.in_flight: list[str] = []  # actions running now (a later issue fills this)
+        self.in_flight: list[str] = []  # actions running now (the desk fills it)
+        audit, events = self._log_paths()
+        runner = None
+        if poller is not None and store is not None:
+            from ..runner import ActionRunner
+
+            runner = ActionRunner(config, poller, store, JsonlLog(audit), read_only=read_only,
+                                  clock=clock)
+        self.desk = ActionDesk(self, runner)
+        # Only a live console asks DNS servers (a console fed by hand, as in tests, does not).
+        self.dns_watch = DnsWatch(self, config.pairs if poller is not None else [],
+                                  self.show_dns)
+        self.dns_follow: dict[str, tuple[str, float]] = {}  # pair -> (row text, until)
+        self.recorder = EventRecorder(JsonlLog(events) if poller is not None else None)
         self.poller_error: str | None = None
         if themes is None:
             themes, problems = load_themes()
@@ -122,6 +146,12 @@ class ConsoleApp(App[int]):
         if wanted is not None:
             self.theme = wanted
         self._update_status()
+
+    def _log_paths(self) -> tuple[Path, Path]:
+        """The audit log and events.jsonl; the demo keeps both in its temporary state dir."""
+        if self.demo is not None and self.store is not None:
+            return self.store.directory / "audit.jsonl", self.store.directory / "events.jsonl"
+        return audit_path(self.config), events_path(self.config)
 
     # --- screens ----------------------------------------------------------------------
 
@@ -143,6 +173,7 @@ class ConsoleApp(App[int]):
                              for text in self.notices])
             self.notify("\n".join(self.notices), title="config warnings", severity="warning",
                         timeout=10)
+        self.recorder.start(self)
         if self.poller is not None:
             self.poller.subscribe(self._from_poller)
             self.run_worker(self._poll_forever(), name="poller", group="poller",
@@ -177,7 +208,29 @@ class ConsoleApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, PairView):
                 screen.show_snapshot(snap)
-        self.add_events(snapshot_events(prev, snap))
+        events = snapshot_events(prev, snap)
+        self.add_events(events)
+        for event in events:
+            if event.kind == "verdict":  # for `d42tui audit export --markdown`
+                self.recorder.record({"pair": snap.pair, "verdict": snap.verdict.verdict.value,
+                                      "text": event.text})
+        self.dns_watch.tick(snap.pair)
+
+    def show_dns(self, pair: str, answer: DnsAnswer) -> None:
+        """A DNS answer (from the watch, or from a test) for every screen that shows it."""
+        self.dns_watch.answers[pair] = answer
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_dns", None)
+            if show is not None:
+                show(pair, answer)
+
+    def dns_switched(self, pair: str, ttl: int) -> None:
+        """After a verified DNS switch: a countdown row until every client must follow."""
+        follow = (f"DNS switched: clients follow within ≤ {ttl} s", self.clock() + ttl)
+        self.dns_follow[pair] = follow
+        for screen in self.screen_stack:
+            if isinstance(screen, BoardScreen):
+                screen.show_follow(pair, *follow)
 
     def add_events(self, events: list[TimelineEvent]) -> None:
         if not events:
@@ -264,7 +317,7 @@ class ConsoleApp(App[int]):
         self.notify(f"theme: {self.theme}", timeout=2)
 
     def action_request_quit(self) -> None:
-        if not self.in_flight:
+        if not (self.in_flight or self.desk.busy()):
             self.exit(0)
             return
 
@@ -273,26 +326,7 @@ class ConsoleApp(App[int]):
                 self.exit(0)
 
         if not isinstance(self.screen, ConfirmQuitScreen):
-            self.push_screen(ConfirmQuitScreen(list(self.in_flight)), answered)
-
-    def _reserved(self, action: str) -> None:
-        self.notify(f"{action}: {MUTATING[action]} — guarded actions arrive with the next "
-                    "release; nothing was sent", title="not available yet", timeout=5)
-
-    def action_promote(self) -> None:
-        self._reserved("promote")
-
-    def action_demote(self) -> None:
-        self._reserved("demote")
-
-    def action_failover(self) -> None:
-        self._reserved("failover")
-
-    def action_failback(self) -> None:
-        self._reserved("failback")
-
-    def action_dns(self) -> None:
-        self._reserved("dns")
+            self.push_screen(ConfirmQuitScreen(list(self.in_flight) or ["an action"]), answered)
 
     # --- the status line and the palette ----------------------------------------------
 
@@ -315,32 +349,9 @@ class ConsoleApp(App[int]):
         self.status_line = tuple(line)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        def run(action: str) -> Callable[[], None]:
-            return partial(self.call_later, self.run_action, action)
+        from .palette import system_commands
 
-        yield SystemCommand("Poll now", "poll every appliance now (r)", run("poll_now"))
-        yield SystemCommand("Pause / resume polling", "p", run("toggle_pause"))
-        yield SystemCommand("Keys", "show every key (? or F1)", run("help"))
-        yield SystemCommand("Next theme", "t", run("cycle_theme"))
-        for name in self.theme_names:
-            yield SystemCommand(f"Theme: {name}", "switch theme",
-                                partial(setattr, self, "theme", name), discover=False)
-        if isinstance(screen, BoardScreen):
-            yield SystemCommand("Timeline: maximize / restore", "l",
-                                partial(self.call_later, screen.run_action, "toggle_timeline"))
-        for action, what in MUTATING.items():
-            refused = self.policy.refusal(action)
-            yield SystemCommand(f"{action.capitalize()}" + (" (refused: read-only)" if refused
-                                                             else ""), what, run(action))
-        if self.demo is not None:
-            for name in self.demo.appliances:
-                for kind, label in FAULTS:
-                    yield SystemCommand(f"Demo: {name}: {label}", "inject a simulator fault",
-                                        partial(self.inject_fault, FaultChoice(name, kind)),
-                                        discover=False)
-            yield SystemCommand("Demo: clear every fault", "c in the fault menu",
-                                partial(self.inject_fault, FaultChoice(None, "none")))
-        yield SystemCommand("Quit", "q", run("request_quit"))
+        return system_commands(self, screen)
 
     # --- demo faults (the keys exist only in DemoConsoleApp) ---------------------------
 

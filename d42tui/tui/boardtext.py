@@ -143,9 +143,27 @@ def waiting_card(cfg: ApplianceConfig, mode: AssertedMode) -> CardModel:
                      lines + ((("", ""),),) * (CARD_LINES - len(lines)))
 
 
+def fencing_due(snap: PairSnapshot, name: str) -> bool:
+    """It came back (DOWN → UP) while desired standby and was not re-asserted since: the
+    vendor's advice is to put it in standby again so that it runs no jobs."""
+    view = snap.views[name]
+    if (view.came_back_at is None or name == snap.desired_production
+            or view.reachability is not Reachability.UP):
+        return False
+    mode = snap.modes[name]
+    return not (mode.source == "console" and mode.mode == "standby" and mode.at is not None
+                and mode.at >= view.came_back_at)
+
+
+FENCING_LINE: Line = (("▲ came back: R re-asserts standby", "warning"),)
+
+
 def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode: AssertedMode,
-               now: float, previous: CardModel | None = None) -> CardModel:
-    """The card of one appliance at time `now` (ages are relative to it)."""
+               now: float, previous: CardModel | None = None,
+               fencing: bool = False, pad: bool = False) -> CardModel:
+    """The card of one appliance at time `now` (ages are relative to it); `fencing` adds
+    the re-assert offer (see `fencing_due`), `pad` a blank line so that both cards stay
+    the same height while the peer's card has the offer."""
     url: Line = ((cfg.url, "dim"),)
     if cfg.insecure:
         url += ((" TLS OFF", "warning"),)
@@ -189,7 +207,7 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
         role_line = _restore_line(pair, now)
 
     figures_at = now
-    if previous is not None and len(previous.lines) == CARD_LINES and health is not None:
+    if previous is not None and len(previous.lines) >= CARD_LINES and health is not None:
         old_figures, old_db = previous.lines[4], previous.lines[5]
         same_tones = ([t for _, t in old_figures] == [t for _, t in figures]
                       and [t for _, t in old_db] == [t for _, t in db_line])
@@ -197,6 +215,10 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
             figures, db_line, figures_at = old_figures, old_db, previous.figures_at
 
     lines = (url, mode_line, reach, fail_line, figures, db_line, role_line)
+    if fencing:
+        lines += (FENCING_LINE,)
+    elif pad:
+        lines += ((("", ""),),)
     return CardModel(cfg.name, mode.mode.upper(), tone, lines, latency, figures_at)
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Every action that could change an appliance or DNS. Wired in a later issue; the keys
-# are reserved now so that read-only mode already covers them.
+# Every action that could change an appliance or DNS: each opens a guarded dialog, and
+# read-only mode refuses each before any request.
 MUTATING: dict[str, str] = {
     "promote": "promote an appliance to production",
     "demote": "demote an appliance to standby",
     "failover": "fail over: promote the standby, demote the old primary, move DNS",
     "failback": "fail back to the original primary",
+    "reassert": "re-assert an appliance's desired role (fencing)",
     "dns": "edit the DNS target",
 }
 

@@ -1,7 +1,8 @@
 """Timeline entries from two successive snapshots of a pair: verdict and state changes.
 
-Pure: the console feeds each new snapshot with the previous one; actions (a later
-issue) and console events (pause, demo faults) are added with `console_event`.
+Pure: the console feeds each new snapshot with the previous one; guarded actions add
+their steps and results (kind "action"), console events (pause, demo faults) come
+from `console_event`.
 """
 
 from __future__ import annotations

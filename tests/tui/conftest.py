@@ -8,14 +8,14 @@ from datetime import UTC
 
 import pytest
 
-from d42tui.config import state_dir
+from d42tui.config import load_config, state_dir
 from d42tui.poller import Poller
 from d42tui.state import StateStore
 from d42tui.tui.app import ConsoleApp, DemoConsoleApp
 from d42tui.tui.demo import SimulatorDemo
 from d42tui.tui.themes import BUILTIN_DIR, load_themes
 
-from ..conftest import load_sim_config
+from ..conftest import load_sim_config, sim_config_dict
 from . import handmade
 
 FAST_POLL = {"interval": "200ms", "timeout": "500ms", "failure_threshold": 3,
@@ -45,9 +45,19 @@ def handmade_app(pairs: int = 1, **kwargs) -> ConsoleApp:
 
 
 def sim_app(sim, tmp_path, *, demo: bool = False, poll: dict | None = None,
-            **kwargs) -> ConsoleApp:
-    """The console on the real simulator, polling fast."""
-    config = load_sim_config(sim, tmp_path, poll=poll or FAST_POLL)
+            dns: dict | None = None, **kwargs) -> ConsoleApp:
+    """The console on the real simulator, polling fast; `dns`: the pair's dns: section."""
+    if dns is None:
+        config = load_sim_config(sim, tmp_path, poll=poll or FAST_POLL)
+    else:
+        import yaml
+
+        data = sim_config_dict(sim, tmp_path, poll=poll or FAST_POLL)
+        data["pairs"][0]["dns"] = dns
+        path = tmp_path / "dns.yaml"
+        path.write_text(yaml.safe_dump(data))
+        path.chmod(0o600)
+        config = load_config(path).config
     store = StateStore(state_dir(config))
     kwargs.setdefault("themes", builtin_themes())
     if demo:

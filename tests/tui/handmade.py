@@ -38,8 +38,22 @@ def config_dict(pairs: int = 1) -> dict:
     return {"pairs": out}
 
 
-def make_config(pairs: int = 1) -> Config:
-    return Config.model_validate(config_dict(pairs))
+def make_config(pairs: int = 1, dns: bool = False) -> Config:
+    data = config_dict(pairs)
+    if dns:  # a command backend: nothing here ever runs it
+        data["pairs"][0]["dns"] = {
+            "name": "d42.example.com", "ttl": 60, "servers": ["ns1.example.com"],
+            "targets": {"d42-a": "10.0.0.1", "d42-b": "10.0.0.2"},
+            "backend": {"kind": "command", "argv": ["/usr/local/bin/set-dns"]}}
+    return Config.model_validate(data)
+
+
+def dns_answer(*values: str, ttl: int = 60):
+    """What the authoritative server answered for d42.example.com (every server agrees)."""
+    from d42tui.dns import DnsAnswer, ServerAnswer
+
+    return DnsAnswer("d42.example.com", "A", values, ttl,
+                     (ServerAnswer("ns1.example.com", values, ttl),))
 
 
 def health(cpu: float = 12.0, disk: float = 41.0, backup: str = "Backup was good",
@@ -93,3 +107,33 @@ def split_brain(config: Config, pair: int = 0) -> PairSnapshot:
 def no_production(config: Config, pair: int = 0) -> PairSnapshot:
     a, b = (x.name for x in config.pairs[pair].appliances)
     return snapshot(config, {a: up(a), b: up(b)}, pair=pair, production=())
+
+
+def pipeline(*warnings: str, stale: bool = False):
+    """A backup pipeline as the engine's monitor would report it at NOW: the 00:00 backup
+    landed (1.2 GiB), the 00:30 restore took it, so the standby's data is ~2 h 17 min old."""
+    from d42tui import schedule
+    from d42tui.backup.monitor import PipelineView
+    from d42tui.backup.pipeline import Code, PipelineWarning, Severity
+    from d42tui.backup.status import BackupFileStatus, BackupState
+
+    now = datetime.fromtimestamp(NOW, UTC)
+    taken = datetime(2024, 5, 13 if stale else 14, 0, 0, tzinfo=UTC)
+    latest = BackupFileStatus("sftp://backup.example.com/d42/d42-backup.zip", BackupState.READY,
+                              now, present=True, size=1_288_490_188,
+                              mtime=datetime(2024, 5, 13 if stale else 14, 0, 4, 12, tzinfo=UTC))
+    estimate = schedule.DataAgeEstimate(
+        restored_backup_time=taken, last_restore_time=datetime(2024, 5, 14, 0, 30, tzinfo=UTC),
+        data_age=(now - taken).total_seconds(), reason="estimated: the 00:30 restore took it")
+    return PipelineView(
+        latest=latest,
+        warnings=tuple(PipelineWarning(Code.BACKUP_STALE, Severity.WARNING, w) for w in warnings),
+        estimate=estimate, next_backup=datetime(2024, 5, 14, 4, 0, tzinfo=UTC),
+        next_restore=datetime(2024, 5, 14, 4, 30, tzinfo=UTC), restore_window=None,
+        loss_text=schedule.loss_text(estimate, now, "UTC"))
+
+
+def with_pipeline(snap: PairSnapshot, *warnings: str, stale: bool = False) -> PairSnapshot:
+    from dataclasses import replace
+
+    return replace(snap, pipeline=pipeline(*warnings, stale=stale))

@@ -89,7 +89,7 @@ async def test_read_only_refuses_mutating_keys_in_one_place(sim, tmp_path):
         await wait_for(pilot, lambda: banner(app) == "✔ HEALTHY", what="HEALTHY")
         assert "READ-ONLY" in screen_text(app)
         for key, action in (("P", "promote"), ("D", "demote"), ("F", "failover"),
-                            ("B", "failback"), ("N", "dns")):
+                            ("B", "failback"), ("R", "reassert"), ("N", "dns")):
             before = len(app._notifications)
             await pilot.press(key)
             await pilot.pause()
@@ -104,13 +104,24 @@ async def test_read_only_refuses_mutating_keys_in_one_place(sim, tmp_path):
         assert all(r.method == "GET" for r in sim.requests())
 
 
-async def test_mutating_keys_are_reserved_when_writable(sim, tmp_path):
+async def test_mutating_keys_open_guarded_dialogs_when_writable(sim, tmp_path):
+    from d42tui.tui.screens.action_dialog import ActionDialog
+    from d42tui.tui.screens.choose_appliance import ChooseApplianceScreen
+
     app = sim_app(sim, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: banner(app) == "✔ HEALTHY", what="HEALTHY")
         await pilot.press("P")
         await pilot.pause()
-        assert "nothing was sent" in list(app._notifications)[-1].message
+        assert isinstance(app.screen, ChooseApplianceScreen)
+        assert "1  d42-a" in screen_text(app) and "2  d42-b" in screen_text(app)
+        await pilot.press("escape", "B")
+        await pilot.pause()
+        assert isinstance(app.screen, ActionDialog)  # failback: nothing to do, says so
+        assert "REFUSED: d42-a (the preferred primary) is already production" in screen_text(app)
+        await pilot.press("escape")
         assert app.check_action("promote", ()) is True
+        assert all(r.method == "GET" for r in sim.requests())
 
 
 async def test_theme_switching_at_runtime(sim, tmp_path):
@@ -171,6 +182,10 @@ async def test_many_pairs_list_drills_into_a_board():
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, PairsScreen)
+        await pilot.press("F")  # the action keys act on the pair under the cursor
+        await pilot.pause()
+        assert "failover · pair emea" in screen_text(app)
+        assert "make d42-b-2 production, d42-a-2 standby" in screen_text(app)
 
 
 async def test_demo_fault_keys_exist_only_in_the_demo(sim, tmp_path):

@@ -56,3 +56,28 @@ def test_help(snap_compare, size):
 def test_high_contrast_primary_down(snap_compare):
     app, show = board(H.primary_down, theme="high-contrast")
     assert snap_compare(app, terminal_size=(80, 24), run_before=show)
+
+
+def test_failover_dialog(snap_compare):
+    """The dialog an operator reads at 3 a.m.: the pair now, the data age, the steps."""
+    app = handmade_app()
+
+    async def show(pilot) -> None:
+        app.show_snapshot(H.with_pipeline(H.primary_down(app.config)))
+        await pilot.pause()
+        await pilot.press("F")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show)
+
+
+def test_board_with_pipeline_and_dns_mismatch(snap_compare):
+    app = handmade_app(config=H.make_config(dns=True))
+
+    async def show(pilot) -> None:
+        app.show_snapshot(H.with_pipeline(H.healthy(app.config),
+                                          "backup file is 26 h old (stale after 25 h)"))
+        app.show_dns("main", H.dns_answer("10.0.0.2"))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show)

@@ -1,4 +1,5 @@
-"""BoardScreen: one pair — verdict banner, two appliance cards, schedules, timeline."""
+"""BoardScreen: one pair — verdict banner, two appliance cards, schedules, the backup
+pipeline, the DNS name, timeline."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from ...config import PairConfig
-from ...pair import PairSnapshot
-from ..boardtext import banner_model, card_model, waiting_card
+from ...pair import PairSnapshot, effective_production
+from ..boardtext import banner_model, card_model, fencing_due, waiting_card
 from ..pairview import PairView
+from ..paneltext import dns_lines, pipeline_lines
 from ..timeline_events import TimelineEvent
 from ..widgets.appliance_card import ApplianceCard
+from ..widgets.line_panel import LinePanel
 from ..widgets.schedule_panel import SchedulePanel
 from ..widgets.status_line import StatusLine
 from ..widgets.timeline import Timeline
 from ..widgets.verdict_banner import VerdictBanner
 
 if TYPE_CHECKING:
+    from ...dns import DnsAnswer
     from ..app import ConsoleApp
 
 AGES_EVERY = 15.0  # seconds: re-derive ages and windows when no poll arrives (paused)
@@ -34,6 +38,9 @@ class BoardScreen(Screen, PairView):
         Binding("l", "toggle_timeline", "timeline", tooltip="maximize / restore the timeline"),
         Binding("escape", "back", "pairs", tooltip="back to the list of pairs"),
     ]
+
+    # The timeline, not the first card: P, D and R act on a card only when it was chosen.
+    AUTO_FOCUS = "#timeline"
 
     DEFAULT_CSS = """
     BoardScreen { layout: vertical; }
@@ -49,6 +56,9 @@ class BoardScreen(Screen, PairView):
         self.cards = {a.name: ApplianceCard(a.name, id=f"card-{a.name}") for a in pair.appliances}
         self.timeline = Timeline(pair=pair.name, id="timeline")
         self.schedule: SchedulePanel | None = None
+        self.pipeline = LinePanel(id="pipeline")
+        self.dns = LinePanel(id="dns") if pair.dns is not None else None
+        self.dns_answer: DnsAnswer | None = None
 
     @property
     def console(self) -> ConsoleApp:
@@ -63,6 +73,9 @@ class BoardScreen(Screen, PairView):
         with Horizontal(id="cards"):
             yield from self.cards.values()
         yield self.schedule
+        yield self.pipeline
+        if self.dns is not None:
+            yield self.dns
         yield self.timeline
         yield StatusLine()
         yield Footer(compact=True)
@@ -70,7 +83,11 @@ class BoardScreen(Screen, PairView):
     def on_mount(self) -> None:
         app = self.console
         self.timeline.replace(app.events)
+        self.dns_answer = app.dns_watch.answers.get(self.pair.name)
         self.show_snapshot(app.snapshots.get(self.pair.name))
+        follow = app.dns_follow.get(self.pair.name)
+        if follow is not None and self.schedule is not None:
+            self.schedule.show_follow(*follow)
         self.set_interval(AGES_EVERY, self.refresh_ages)
 
     def show_snapshot(self, snap: PairSnapshot | None) -> None:
@@ -80,6 +97,8 @@ class BoardScreen(Screen, PairView):
         self.snapshot = snap
         now = self.console.clock()
         self.banner.model = banner_model(self.pair, snap)
+        offers = ({a.name: fencing_due(snap, a.name) for a in self.pair.appliances}
+                  if snap is not None else {})
         for appliance in self.pair.appliances:
             card = self.cards[appliance.name]
             if snap is None:
@@ -87,7 +106,10 @@ class BoardScreen(Screen, PairView):
                     self.pair, appliance.name))
             else:
                 card.model = card_model(self.pair, appliance, snap.views[appliance.name],
-                                        snap.modes[appliance.name], now, card.model)
+                                        snap.modes[appliance.name], now, card.model,
+                                        fencing=offers[appliance.name], pad=any(offers.values()))
+        self.pipeline.lines = pipeline_lines(self.pair, snap, now)
+        self._show_dns()
         if self.schedule is None:
             return
         if snap is not None:
@@ -101,8 +123,30 @@ class BoardScreen(Screen, PairView):
     def add_events(self, events: list[TimelineEvent]) -> None:
         self.timeline.add(events)
 
+    def show_dns(self, pair: str, answer: DnsAnswer) -> None:
+        if pair == self.pair.name:
+            self.dns_answer = answer
+            self._show_dns()
+
+    def _show_dns(self) -> None:
+        if self.dns is None or self.pair.dns is None:
+            return
+        snap = self.snapshot
+        if snap is None and self.dns_answer is not None:
+            return  # whether it matches production waits for the first poll
+        production = effective_production(snap.desired_production, snap.modes) if snap else None
+        self.dns.lines = dns_lines(self.pair.dns, self.dns_answer, production)
+
+    def show_follow(self, pair: str, text: str, until: float) -> None:
+        if pair == self.pair.name and self.schedule is not None:
+            self.schedule.show_follow(text, until)
+
     def refresh_ages(self) -> None:
         self.show_snapshot(self.snapshot)
+
+    def focused_appliance(self) -> str | None:
+        focused = self.focused
+        return focused.appliance if isinstance(focused, ApplianceCard) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":

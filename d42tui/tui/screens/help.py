@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 HIDDEN_ACTIONS = {"help_quit"}
 # Keys every Textual widget brings (scrolling, focus, copy) are summed up in one line.
-GENERIC = ("Tab / Shift+Tab move the focus; ↑ ↓ PgUp PgDn Home End scroll the focused pane; "
-           "in the list of pairs, ↑ ↓ choose and Enter opens.")
+GENERIC = ("Tab / Shift+Tab move the focus (a focused card is the appliance P, D and R act "
+           "on); ↑ ↓ PgUp PgDn Home End scroll the focused pane; in the list of pairs, ↑ ↓ "
+           "choose and Enter opens.")
 
 
 def _own_actions(node: object) -> set[str]:
@@ -48,7 +49,7 @@ def key_rows(app: ConsoleApp, below: Screen) -> list[tuple[str, str, str]]:
             what = MUTATING[action]
         state = ""
         if action in MUTATING:
-            state = app.policy.refusal(action) and "refused: read-only" or "reserved (next issue)"
+            state = app.policy.refusal(action) and "refused: read-only" or "asks first"
         elif not active.enabled:
             state = "not available here"
         keys, _, _ = by_action.setdefault(action, ([], what, state))
@@ -97,8 +98,8 @@ class HelpScreen(ModalScreen[None]):
             parts.append(Content("  c  clear every fault"))
         if self.console.policy.read_only:
             parts.append(Content(""))
-            parts.append(Content.styled("READ-ONLY: promote, demote, failover, failback and "
-                                        "DNS are refused.", "bold"))
+            parts.append(Content.styled("READ-ONLY: promote, demote, failover, failback, "
+                                        "re-assert and DNS are refused.", "bold"))
         return Content("\n").join(parts)
 
     def compose(self) -> ComposeResult:

@@ -64,11 +64,16 @@ class PairsScreen(Screen, PairView):
     def add_events(self, events: list[TimelineEvent]) -> None:
         self.timeline.add(events)
 
-    def action_open_selected(self) -> None:
+    def selected_pair(self) -> str | None:
+        """The pair under the cursor: the one the action keys act on from this list."""
         table = self.table
-        if table is not None and table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            self.console.open_pair(str(key))
+        if table is None or not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_open_selected(self) -> None:
+        if (name := self.selected_pair()) is not None:
+            self.console.open_pair(name)
 
     def on_pair_table_pair_chosen(self, message: PairTable.PairChosen) -> None:
         self.console.open_pair(message.pair)

@@ -16,8 +16,9 @@ from ..boardtext import CARD_LINES, CardModel
 from ._tones import TONE_CLASSES, lines_content
 
 
-class ApplianceCard(Widget):
-    """One appliance's card; its border says the name and the asserted mode."""
+class ApplianceCard(Widget, can_focus=True):
+    """One appliance's card; its border says the name and the asserted mode. Focus (Tab)
+    chooses the appliance that promote, demote and re-assert act on."""
 
     DEFAULT_CSS = """
     ApplianceCard {
@@ -34,6 +35,7 @@ class ApplianceCard(Widget):
     ApplianceCard.-ok { border: round $success; }
     ApplianceCard.-warning { border: heavy $warning; }
     ApplianceCard.-critical { border: heavy $error; }
+    ApplianceCard:focus { border-title-style: bold reverse; background: $boost; }
     """
 
     model: reactive[CardModel | None] = reactive(None, repaint=False)
@@ -52,7 +54,8 @@ class ApplianceCard(Widget):
             self.border_subtitle = model.subtitle
             self.remove_class(*TONE_CLASSES)
             self.add_class(f"-{model.tone}")
-            self.refresh()
+            # A line more or less (the re-assert offer) changes the card's height.
+            self.refresh(layout=old is None or len(old.lines) != len(model.lines))
             return
         width = self.size.width
         for y, (before, after) in enumerate(zip(old.lines, model.lines)):

@@ -52,6 +52,8 @@ class SchedulePanel(Widget):
         self._restore: tuple[str, float] | None = None  # ("window", end) or ("next", fire)
         self._labels = ""
         self._warning_checked_at: float | None = None
+        # After a DNS switch: (what to say, until when), shown with its own countdown.
+        self.follow: tuple[str, float] | None = None
         self.labels = Static(id="schedule-labels", markup=False)
         self.countdown = Countdown()
         self.warning_box = Static(id="schedule-warning", classes="-hidden", markup=False)
@@ -126,7 +128,18 @@ class SchedulePanel(Widget):
                 out.append((f"next restore on {who}  {self._when(nxt, now)}  in", nxt - now))
         else:
             out.append(("no restore schedule configured (restore_cron)", None))
+        if self.follow is not None:
+            text, until = self.follow
+            if now < until:
+                out.append((text, until - now))
+            else:
+                self.follow = None
         return out
+
+    def show_follow(self, text: str, until: float) -> None:
+        """A row counting down to when every client has the new DNS answer."""
+        self.follow = (text, until)
+        self.tick()
 
     def warning(self, now: float) -> str:
         pair = self.pair

@@ -1,0 +1,212 @@
+"""ActionDesk: opens the guarded-action dialogs and runs confirmed plans through the runner.
+
+The plan is made from the latest snapshot (pure); the runner re-polls, compares,
+sends, verifies and audits, in a worker on the app's loop so the board stays live.
+Progress and the result go to the dialog (if still open), the timeline and a notice.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.screen import ModalScreen
+
+from ..actions import ActionKind, Plan, plan_action
+from ..pair import effective_production
+from ..report import mode_text, reach_text
+from .actiontext import (
+    VERB,
+    dns_switched,
+    result_lines,
+    step_name,
+    timeline_text,
+    timeline_tone,
+)
+from .boardtext import fencing_due
+from .screens.action_dialog import ActionDialog
+from .timeline_events import TimelineEvent
+
+if TYPE_CHECKING:
+    from ..config import PairConfig
+    from ..runner import ActionResult, ActionRunner
+    from .app import ConsoleApp
+
+# The console's key names (policy.MUTATING) for the engine's action kinds.
+KINDS = {"promote": ActionKind.PROMOTE, "demote": ActionKind.DEMOTE,
+         "failover": ActionKind.FAILOVER, "failback": ActionKind.FAILBACK,
+         "reassert": ActionKind.REASSERT}
+CHOSEN = (ActionKind.PROMOTE, ActionKind.DEMOTE, ActionKind.REASSERT)
+
+
+class ActionDesk:
+    """One per app. `running` maps a pair to the action in flight on it."""
+
+    def __init__(self, app: ConsoleApp, runner: ActionRunner | None) -> None:
+        self.app = app
+        self.runner = runner
+        self.running: dict[str, str] = {}
+
+    def busy(self, pair: str | None = None) -> bool:
+        runner_busy = self.runner is not None and self.runner.busy(pair)
+        return runner_busy or (bool(self.running) if pair is None else pair in self.running)
+
+    def _say(self, text: str, severity: str = "warning") -> None:
+        self.app.notify(text, severity=severity, timeout=6)  # type: ignore[arg-type]
+
+    def _ready(self, what: str) -> PairConfig | None:
+        """The pair an action is for, if one may be opened now; else says why not."""
+        app = self.app
+        if isinstance(app.screen, ModalScreen):
+            return None  # a dialog is open: it owns the keyboard
+        pair = app.current_pair()
+        if pair is None:
+            self._say(f"{what}: open a pair's board first (Enter on its row)")
+            return None
+        if self.busy(pair.name):
+            self._say(f"{what}: an action on pair {pair.name} is in flight "
+                      f"({self.running.get(pair.name, 'another console or the CLI')}); "
+                      "nothing more is sent until it ends")
+            return None
+        if app.snapshots.get(pair.name) is None:
+            self._say(f"{what}: no poll of pair {pair.name} yet; wait for the first poll")
+            return None
+        return pair
+
+    # --- opening ----------------------------------------------------------------------
+
+    def open(self, name: str, target: str | None = None) -> None:
+        kind = KINDS[name]
+        pair = self._ready(name)
+        if pair is None:
+            return
+        snap = self.app.snapshots[pair.name]
+        if kind in CHOSEN and target is None:
+            target = self.app.focused_appliance()
+            offered = [n for n in snap.order if fencing_due(snap, n)]
+            if target is None and kind is ActionKind.REASSERT and len(offered) == 1:
+                target = offered[0]
+            if target is None:
+                from .screens.choose_appliance import ChooseApplianceScreen
+
+                choices = [(a.name, self._about(pair, a.name)) for a in pair.appliances]
+                self.app.push_screen(ChooseApplianceScreen(VERB[kind].lower(), choices),
+                                     lambda chosen: chosen and self.open(name, chosen))
+                return
+        self.app.push_screen(ActionDialog(plan_action(kind, pair, snap, target)))
+
+    def _about(self, pair: PairConfig, name: str) -> str:
+        snap = self.app.snapshots[pair.name]
+        text = f"{mode_text(snap.modes[name])} · {reach_text(snap.views[name])}"
+        return text + (" · came back" if fencing_due(snap, name) else "")
+
+    def open_dns(self) -> None:
+        pair = self._ready("dns")
+        if pair is None:
+            return
+        if pair.dns is None:
+            self._say(f"pair {pair.name} has no dns: section: there is no DNS name to edit")
+            return
+        from .screens.dns_dialog import DnsDialog
+
+        snap = self.app.snapshots[pair.name]
+        production = effective_production(snap.desired_production, snap.modes)
+        watch = self.app.dns_watch
+        self.app.push_screen(DnsDialog(pair, snap, watch.answers.get(pair.name), production))
+        watch.refresh(pair.name)  # the dialog shows the answer as of now, not 10 s ago
+
+    # --- the dialog's answers -----------------------------------------------------------
+
+    def ended(self, plan: Plan, outcome: str, detail: str, force: bool = False) -> None:
+        """Closed without running: the audit log still gets it (before and after)."""
+        self.app.add_events([TimelineEvent(self.app.clock(), plan.pair, "action",
+                                           f"{plan.action.value} {plan.target}: {outcome} "
+                                           f"— {detail}", "dim")])
+        if self.runner is not None:
+            self.app.run_worker(partial(self.runner.refuse, plan, outcome, detail, force),
+                                thread=True, group="audit", exit_on_error=False)
+
+    def ask_force(self, dialog: ActionDialog, plan: Plan) -> None:
+        from .screens.force_dialog import ForceDialog
+
+        def answered(force: bool | None) -> None:
+            if force:
+                dialog.forced()
+
+        self.app.push_screen(ForceDialog(plan), answered)
+
+    def start(self, dialog: ActionDialog, plan: Plan, force: bool) -> None:
+        label = f"{plan.action.value} {plan.target}"
+        if self.runner is None:
+            dialog.show_result(((("✖ REFUSED", "critical"),
+                                 ("  no action runner in this console: nothing was sent", "")),))
+            return
+        if self.busy(plan.pair):  # a second confirmation while one runs: the runner would refuse
+            dialog.show_result(((("✖ REFUSED", "critical"),
+                                 (f"  an action on pair {plan.pair} is in flight", "")),))
+            return
+        self.running[plan.pair] = label
+        self.app.in_flight.append(label)
+        self.app.add_events([TimelineEvent(
+            self.app.clock(), plan.pair, "action",
+            f"{label}: confirmed in the console" + (" — FORCED" if force else ""), "strong")])
+        self.app.run_worker(self._run(dialog, plan, force, label), name=f"action {label}",
+                            group="action", exit_on_error=False)
+
+    async def _run(self, dialog: ActionDialog, plan: Plan, force: bool, label: str) -> None:
+        app = self.app
+        assert self.runner is not None
+
+        def progress(text: str) -> None:
+            app.add_events([TimelineEvent(app.clock(), plan.pair, "action", f"{label}: {text}",
+                                          "dim")])
+            if dialog in app.screen_stack:
+                dialog.progress(text)
+
+        try:
+            result = await self.runner.run(plan, force=force, progress=progress)
+        except Exception as exc:  # never a success it did not see, never a dead console
+            self._crashed(dialog, plan, label, f"{exc.__class__.__name__}: {exc}")
+            return
+        finally:
+            self.running.pop(plan.pair, None)
+            if label in app.in_flight:
+                app.in_flight.remove(label)
+        self._finished(dialog, result, label)
+
+    def _ttl(self, plan: Plan) -> int | None:
+        dns = self.app.config.pair(plan.pair).dns
+        return dns.ttl if dns is not None else None
+
+    def _finished(self, dialog: ActionDialog, result: ActionResult, label: str) -> None:
+        app = self.app
+        plan = result.plan
+        ttl = self._ttl(plan)
+        now = app.clock()
+        events = [TimelineEvent(now, plan.pair, "action",
+                                f"{label}: {step_name(s.step)}: {s.outcome} {s.message}".rstrip(),
+                                "dim") for s in result.steps]
+        events.append(TimelineEvent(now, plan.pair, "action", timeline_text(result),
+                                    timeline_tone(result)))
+        app.add_events(events)
+        if dialog in app.screen_stack:
+            dialog.show_result(result_lines(result, ttl))
+        else:  # the operator hid the dialog: the result still has to reach them
+            severity = {"done": "information", "cancelled": "warning", "refused": "warning"}.get(
+                result.outcome, "error")
+            app.notify(result.detail, title=f"{label}: {result.outcome.upper()}",
+                       severity=severity, timeout=10)  # type: ignore[arg-type]
+        if any(s.kind == "dns" for s in plan.steps):
+            if ttl is not None and dns_switched(result):
+                app.dns_switched(plan.pair, ttl)
+            app.dns_watch.refresh(plan.pair)
+
+    def _crashed(self, dialog: ActionDialog, plan: Plan, label: str, error: str) -> None:
+        text = (f"the console hit an error while acting ({error}): it may have applied; "
+                "the console keeps checking")
+        self.app.add_events([TimelineEvent(self.app.clock(), plan.pair, "action",
+                                           f"{label}: ? UNKNOWN — {text}", "warning")])
+        if dialog in self.app.screen_stack:
+            dialog.show_result(((("? UNKNOWN", "warning"), (f"  {text}", "")),))
+        else:
+            self.app.notify(text, title=f"{label}: UNKNOWN", severity="error", timeout=10)
