@@ -16,6 +16,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.segment import Segments
 from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
@@ -98,6 +99,16 @@ class ConsoleApp(ActionKeys, App[int]):
 
     status_line: reactive[Line] = reactive(())
     paused: reactive[bool] = reactive(False)
+
+    def _fatal_error(self) -> None:
+        """A crash report without local variables: Textual's default shows them, and a frame
+        of the engine may hold a password or a TSIG secret (rule 7: never in a traceback)."""
+        from rich.traceback import Traceback
+
+        self.bell()
+        report = Traceback(show_locals=False, width=None)
+        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
+        self._close_messages_no_wait()
 
     def __init__(self, config: Config, *, poller: Poller | None = None,
                  store: StateStore | None = None, clock: Callable[[], float] = time.time,
