@@ -150,7 +150,9 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
     prods = [n for n in names if modes[n] == "production"]
     split = snap.verdict.verdict is Verdict.SPLIT_BRAIN
     base = dict(pair=pair.name, picture=picture_of(snap),
-                situation=_situation(pair, snap, data_age))
+                # what the standby's data age means only matters when it becomes production
+                situation=_situation(pair, snap, data_age if kind in (
+                    ActionKind.FAILOVER, ActionKind.FAILBACK, ActionKind.PROMOTE) else None))
     warnings: list[str] = []
 
     if kind in (ActionKind.PROMOTE, ActionKind.DEMOTE, ActionKind.REASSERT):
