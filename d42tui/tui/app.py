@@ -217,7 +217,8 @@ class ConsoleApp(ActionKeys, App[int]):
         prev = self.snapshots.get(snap.pair)
         self.snapshots[snap.pair] = snap
         for screen in self.screen_stack:
-            if isinstance(screen, PairView):
+            # a screen still being composed takes the app's snapshots when it mounts
+            if isinstance(screen, PairView) and screen.is_mounted:
                 screen.show_snapshot(snap)
         events = snapshot_events(prev, snap)
         self.add_events(events)

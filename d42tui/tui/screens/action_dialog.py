@@ -276,6 +276,8 @@ class ActionDialog(ModalScreen[None], PairView):
         if self.phase != "confirm" or plan is None or snap.pair != plan.pair or \
                 not plan.picture.appliances:
             return
+        if not self.query("#changed"):
+            return  # a snapshot that arrives while the dialog is still being composed
         changes = picture_changes(plan.picture, picture_of(snap))
         text = ("The situation changed since this opened: " + "; ".join(changes)
                 + ". Confirming now will be cancelled; close and look again.") if changes else ""
