@@ -7,8 +7,6 @@ the appliance answered 200; silence after sending is `unknown`, never success.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from typing import Literal
 from .actions import ActionKind, Plan, Step, picture_changes, picture_of, plan_action
 from .audit import JsonlLog, new_action_id
 from .config import Config
+from .locks import LockHeld, pid_lock
 from .poller import Poller
 from .state import StateStore
 
@@ -56,20 +55,11 @@ class ActionBusy(Exception):
 @contextlib.contextmanager
 def pair_lock(directory: Path, pair: str) -> Iterator[None]:
     """One action per pair across processes (console, CLI, watcher); never waits."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / f"action-{pair}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise ActionBusy(f"another action on pair {pair} is in progress (pid {holder})") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
-    finally:
-        os.close(fd)
+        with pid_lock(directory / f"action-{pair}.lock"):
+            yield
+    except LockHeld as exc:
+        raise ActionBusy(f"another action on pair {pair} is in progress (pid {exc.holder})") from None
 
 
 class ActionRunner:
