@@ -1,6 +1,6 @@
 """ActionKeys: the console's guarded-action keys and the dialogs' messages, for the app.
 
-Mixed into `ConsoleApp`: the keys (P D F B R N) name an action, `ActionDesk` opens
+Mixed into `ConsoleApp`: the keys (P D F B R N A) name an action, `ActionDesk` opens
 its dialog and runs it; the pair is the board's, or the row under the cursor.
 """
 
@@ -57,6 +57,9 @@ class ActionKeys:
 
     def action_dns(self) -> None:
         self.desk.open_dns()
+
+    def action_automation(self) -> None:
+        self.desk.open_automation()
 
     def on_action_dialog_confirmed(self, message: ActionDialog.Confirmed) -> None:
         self.desk.start(message.dialog, message.plan, message.force)

@@ -49,9 +49,12 @@ from .timeline_events import TimelineEvent, console_event, snapshot_events
 
 if TYPE_CHECKING:
     from ..dns import DnsAnswer
+    from ..watch.status import AutomationState
 
 MIN_SIZE = (80, 24)
 MAX_EVENTS = 2000
+AUTOMATION_MIN_GAP = 1.0  # seconds: the state file and heartbeat are read at most this often
+AUTOMATION_EVERY = 5.0  # seconds: re-read even when no snapshot arrives (polling paused)
 THEME_ORDER = ("dark", "light", "high-contrast")
 
 
@@ -90,6 +93,7 @@ class ConsoleApp(ActionKeys, App[int]):
         Binding("B", "failback", "failback", show=False),
         Binding("R", "reassert", "re-assert", show=False),
         Binding("N", "dns", "DNS", show=False),
+        Binding("A", "automation", "automation", show=False),
     ]
 
     CSS = """
@@ -131,11 +135,15 @@ class ConsoleApp(ActionKeys, App[int]):
         self.events: list[TimelineEvent] = []  # oldest first
         self.in_flight: list[str] = []  # actions running now (the desk fills it)
         audit, events = self._log_paths()
+        self.audit_log = JsonlLog(audit)
+        # Watch-mode automation per pair, read from the state dir (only with a store).
+        self.automation: dict[str, AutomationState] = {}
+        self._automation_read: dict[str, float] = {}  # pair -> monotonic time of the last read
         runner = None
         if poller is not None and store is not None:
             from ..runner import ActionRunner
 
-            runner = ActionRunner(config, poller, store, JsonlLog(audit), read_only=read_only,
+            runner = ActionRunner(config, poller, store, self.audit_log, read_only=read_only,
                                   clock=clock)
         self.desk = ActionDesk(self, runner)
         # Only a live console asks DNS servers (a console fed by hand, as in tests, does not).
@@ -185,6 +193,9 @@ class ConsoleApp(ActionKeys, App[int]):
             self.notify("\n".join(self.notices), title="config warnings", severity="warning",
                         timeout=10)
         self.recorder.start(self)
+        if self.store is not None:
+            self.refresh_all_automation()
+            self.set_interval(AUTOMATION_EVERY, self.refresh_all_automation)
         if self.poller is not None:
             self.poller.subscribe(self._from_poller)
             self.run_worker(self._poll_forever(), name="poller", group="poller",
@@ -227,6 +238,41 @@ class ConsoleApp(ActionKeys, App[int]):
                 self.recorder.record({"pair": snap.pair, "verdict": snap.verdict.verdict.value,
                                       "text": event.text})
         self.dns_watch.tick(snap.pair)
+        self.refresh_automation(snap.pair)
+
+    # --- watch-mode automation ----------------------------------------------------------
+
+    def refresh_automation(self, pair: str, *, force: bool = False) -> AutomationState | None:
+        """Re-read the pair's automation state (at most once a second unless forced) and hand
+        it to the screens only when what they show changed."""
+        if self.store is None:
+            return None
+        mono = time.monotonic()
+        last = self._automation_read.get(pair)
+        if not force and last is not None and mono - last < AUTOMATION_MIN_GAP:
+            return self.automation.get(pair)
+        self._automation_read[pair] = mono
+        from ..watch.status import read_automation
+
+        try:
+            state = read_automation(self.store, self.config.pair(pair), self.clock())
+        except (OSError, ValueError, KeyError, TypeError):  # a damaged record: keep the last state
+            return self.automation.get(pair)
+        from .autotext import automation_text
+
+        old = self.automation.get(pair)
+        self.automation[pair] = state
+        if old is None or automation_text(old, self.local_tz) != automation_text(
+                state, self.local_tz) or old.kind != state.kind:
+            for screen in self.screen_stack:
+                show = getattr(screen, "show_automation", None)
+                if show is not None:
+                    show(pair, state)
+        return state
+
+    def refresh_all_automation(self) -> None:
+        for pair in self.config.pairs:
+            self.refresh_automation(pair.name)
 
     def show_dns(self, pair: str, answer: DnsAnswer) -> None:
         """A DNS answer (from the watch, or from a test) for every screen that shows it."""

@@ -279,11 +279,13 @@ class PairRow:
     production: str
     standby: str
     summary: str
+    automation: str = "-"  # watch mode, short: ARMED 2/3, PAUSED, ACTING 1/3, ISOLATED, OFF
 
 
-def pair_row(pair: PairConfig, snap: PairSnapshot | None) -> PairRow:
+def pair_row(pair: PairConfig, snap: PairSnapshot | None, automation: str = "-") -> PairRow:
     if snap is None:
-        return PairRow(pair.name, "? UNKNOWN", "unknown", "-", "-", "waiting for the first poll")
+        return PairRow(pair.name, "? UNKNOWN", "unknown", "-", "-", "waiting for the first poll",
+                       automation)
     tone = verdict_tone(snap.verdict)
     names = [a.name for a in pair.appliances]
 
@@ -294,4 +296,4 @@ def pair_row(pair: PairConfig, snap: PairSnapshot | None) -> PairRow:
 
     summary = snap.verdict.reasons[0].text if snap.verdict.reasons else ""
     return PairRow(pair.name, f"{VERDICT_GLYPH[tone]} {snap.verdict.verdict.value}", tone,
-                   who("production"), who("standby"), summary)
+                   who("production"), who("standby"), summary, automation)

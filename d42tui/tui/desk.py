@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..config import PairConfig
     from ..runner import ActionResult, ActionRunner
     from .app import ConsoleApp
+    from .screens.automation_dialog import AutomationRequest
 
 # The console's key names (policy.MUTATING) for the engine's action kinds.
 KINDS = {"promote": ActionKind.PROMOTE, "demote": ActionKind.DEMOTE,
@@ -114,6 +115,54 @@ class ActionDesk:
         watch = self.app.dns_watch
         self.app.push_screen(DnsDialog(pair, snap, watch.answers.get(pair.name), production))
         watch.refresh(pair.name)  # the dialog shows the answer as of now, not 10 s ago
+
+    def open_automation(self) -> None:
+        """Pause (reason, optional duration) or, when paused or held, resume automation."""
+        pair = self._ready("automation")
+        if pair is None:
+            return
+        app = self.app
+        state = app.refresh_automation(pair.name, force=True)
+        if app.store is None or state is None:
+            self._say("automation: no state store in this console: nothing to pause")
+            return
+        from .screens.automation_dialog import AutomationDialog
+
+        app.push_screen(AutomationDialog(pair.name, state, app.clock(), app.local_tz),
+                        self.write_automation)
+
+    def write_automation(self, request: AutomationRequest | None) -> None:
+        """The dialog's answer, written through the engine (state file and audit log)."""
+        app = self.app
+        if request is None or app.store is None:
+            return
+        if (why := app.policy.refusal("automation")) is not None:
+            self._say(why)
+            return
+        if self.busy(request.pair):
+            self._say(f"automation: an action on pair {request.pair} is in flight; nothing "
+                      "was written")
+            return
+        from ..watch.status import pause_automation, resume_automation
+
+        now = app.clock()
+        try:
+            if request.resume:
+                cleared = resume_automation(app.store, request.pair, now=now,
+                                            audit=app.audit_log)
+                text = "automation resumed in the console" + (
+                    f" (was {'; '.join(p.text(now) for p in cleared)})" if cleared else "")
+            else:
+                pause = pause_automation(app.store, request.pair, reason=request.reason,
+                                         duration=request.duration, now=now,
+                                         audit=app.audit_log)
+                text = f"automation paused in the console: {pause.text(now)}"
+        except (OSError, ValueError) as exc:
+            self._say(f"automation: not written: {exc}", "error")
+            return
+        app.refresh_automation(request.pair, force=True)
+        app.add_events([TimelineEvent(now, request.pair, "action", text, "strong")])
+        self.app.notify(text, timeout=6)
 
     # --- the dialog's answers -----------------------------------------------------------
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Every action that could change an appliance or DNS: each opens a guarded dialog, and
-# read-only mode refuses each before any request.
+# Every action that could change an appliance, DNS or what the watcher may do: each opens a
+# guarded dialog, and read-only mode refuses each before any request or write.
 MUTATING: dict[str, str] = {
     "promote": "promote an appliance to production",
     "demote": "demote an appliance to standby",
@@ -17,6 +17,7 @@ MUTATING: dict[str, str] = {
     "failback": "fail back to the original primary",
     "reassert": "re-assert an appliance's desired role (fencing)",
     "dns": "edit the DNS target",
+    "automation": "pause / resume automatic failover (watch mode) for the pair",
 }
 
 

@@ -143,7 +143,8 @@ def test_schedule_adapters_speak_epoch_seconds():
 
 
 def test_read_only_is_one_policy_for_every_mutating_action():
-    assert set(MUTATING) == {"promote", "demote", "failover", "failback", "reassert", "dns"}
+    assert set(MUTATING) == {"promote", "demote", "failover", "failback", "reassert", "dns",
+                            "automation"}
     rw, ro = ActionPolicy(False), ActionPolicy(True)
     for action in MUTATING:
         assert rw.state(action) is True and rw.refusal(action) is None

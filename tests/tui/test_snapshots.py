@@ -81,3 +81,18 @@ def test_board_with_pipeline_and_dns_mismatch(snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=show)
+
+
+def test_board_automation_paused(snap_compare, tmp_path):
+    """The automation line at 80x24: a live watcher, paused by a person until 04:17."""
+    from d42tui.state import StateStore, write_heartbeat
+    from d42tui.watch.status import pause_automation
+
+    store = StateStore(tmp_path / "state")
+    write_heartbeat(store.directory, "main", {"pid": 4242, "at": H.NOW, "stale_after": 60,
+                                              "state": "ARMED", "primary": "d42-a",
+                                              "failures": [0, 3]})
+    pause_automation(store, "main", reason="DB upgrade on d42-b, CHG-1234", duration=7200,
+                     now=H.NOW, by="alice@jump1")
+    app, show = board(H.healthy, store=store)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show)

@@ -1,5 +1,5 @@
-"""BoardScreen: one pair — verdict banner, two appliance cards, schedules, the backup
-pipeline, the DNS name, timeline."""
+"""BoardScreen: one pair — verdict banner, two appliance cards, schedules, watch-mode
+automation, the backup pipeline, the DNS name, timeline."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from textual.widgets import Footer
 
 from ...config import PairConfig
 from ...pair import PairSnapshot, effective_production
+from ..autotext import automation_line
 from ..boardtext import banner_model, card_model, fencing_due, waiting_card
 from ..pairview import PairView
 from ..paneltext import dns_lines, pipeline_lines
@@ -26,6 +27,7 @@ from ..widgets.verdict_banner import VerdictBanner
 
 if TYPE_CHECKING:
     from ...dns import DnsAnswer
+    from ...watch.status import AutomationState
     from ..app import ConsoleApp
 
 AGES_EVERY = 15.0  # seconds: re-derive ages and windows when no poll arrives (paused)
@@ -56,6 +58,7 @@ class BoardScreen(Screen, PairView):
         self.cards = {a.name: ApplianceCard(a.name, id=f"card-{a.name}") for a in pair.appliances}
         self.timeline = Timeline(pair=pair.name, id="timeline")
         self.schedule: SchedulePanel | None = None
+        self.automation = LinePanel(id="automation")
         self.pipeline = LinePanel(id="pipeline")
         self.dns = LinePanel(id="dns") if pair.dns is not None else None
         self.dns_answer: DnsAnswer | None = None
@@ -73,6 +76,7 @@ class BoardScreen(Screen, PairView):
         with Horizontal(id="cards"):
             yield from self.cards.values()
         yield self.schedule
+        yield self.automation
         yield self.pipeline
         if self.dns is not None:
             yield self.dns
@@ -85,6 +89,9 @@ class BoardScreen(Screen, PairView):
         self.timeline.replace(app.events)
         self.dns_answer = app.dns_watch.answers.get(self.pair.name)
         self.show_snapshot(app.snapshots.get(self.pair.name))
+        state = app.automation.get(self.pair.name)
+        if state is not None:
+            self.show_automation(self.pair.name, state)
         follow = app.dns_follow.get(self.pair.name)
         if follow is not None and self.schedule is not None:
             self.schedule.show_follow(*follow)
@@ -136,6 +143,10 @@ class BoardScreen(Screen, PairView):
             return  # whether it matches production waits for the first poll
         production = effective_production(snap.desired_production, snap.modes) if snap else None
         self.dns.lines = dns_lines(self.pair.dns, self.dns_answer, production)
+
+    def show_automation(self, pair: str, state: AutomationState) -> None:
+        if pair == self.pair.name:
+            self.automation.lines = automation_line(state, self.console.local_tz)
 
     def show_follow(self, pair: str, text: str, until: float) -> None:
         if pair == self.pair.name and self.schedule is not None:

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from ...pair import PairSnapshot
+from ..autotext import automation_short
 from ..boardtext import pair_row
 from ..pairview import PairView
 from ..timeline_events import TimelineEvent
@@ -18,6 +19,7 @@ from ..widgets.status_line import StatusLine
 from ..widgets.timeline import Timeline
 
 if TYPE_CHECKING:
+    from ...watch.status import AutomationState
     from ..app import ConsoleApp
 
 
@@ -59,7 +61,12 @@ class PairsScreen(Screen, PairView):
         name = snap.pair if snap is not None else name
         if name is None or self.table is None:
             return
-        self.table.show_row(pair_row(self.console.config.pair(name), snap))
+        app = self.console
+        self.table.show_row(pair_row(app.config.pair(name), snap,
+                                     automation_short(app.automation.get(name))))
+
+    def show_automation(self, pair: str, state: AutomationState) -> None:
+        self.show_snapshot(self.console.snapshots.get(pair), pair)
 
     def add_events(self, events: list[TimelineEvent]) -> None:
         self.timeline.add(events)

@@ -11,8 +11,8 @@ from textual.widgets import DataTable
 
 from ..boardtext import PairRow
 
-COLUMNS = (("pair", "Pair"), ("verdict", "Verdict"), ("production", "Production"),
-           ("standby", "Standby"), ("summary", "Summary"))
+COLUMNS = (("pair", "Pair"), ("verdict", "Verdict"), ("automation", "Auto"),
+           ("production", "Production"), ("standby", "Standby"), ("summary", "Summary"))
 
 
 class PairTable(DataTable):
@@ -35,7 +35,8 @@ class PairTable(DataTable):
         for key, label in COLUMNS:
             self.add_column(label, key=key)
         for name in self._pairs:
-            self.add_row(name, "? UNKNOWN", "-", "-", "waiting for the first poll", key=name)
+            self.add_row(name, "? UNKNOWN", "-", "-", "-", "waiting for the first poll",
+                         key=name)
 
     def show_row(self, row: PairRow) -> None:
         old = self._rows.get(row.pair)
