@@ -61,9 +61,14 @@ async def healthy(pilot, app) -> None:
     await wait_for(pilot, lambda: verdict(app) == "HEALTHY", what="HEALTHY")
 
 
+RESULT_MARKS = ("✔ DONE", "✖ REFUSED", "■ CANCELLED", "✖ FAILED", "? UNKNOWN")
+
+
 async def result_shown(pilot, app, timeout: float = 15.0) -> str:
-    await wait_for(pilot, lambda: dialog(app).phase == "result", timeout=timeout,
-                   what="the action's result")
+    # the phase changes before the next frame is composed: wait for the words on screen
+    await wait_for(pilot, lambda: dialog(app).phase == "result"
+                   and any(mark in screen_text(app) for mark in RESULT_MARKS),
+                   timeout=timeout, what="the action's result on screen")
     return screen_text(app)
 
 
@@ -195,7 +200,9 @@ async def test_a_fault_after_the_dialog_opened_cancels_and_says_what_changed(sim
 
 
 async def test_a_second_press_while_an_action_runs_sends_nothing_more(sim, tmp_path):
-    app = sim_app(sim, tmp_path)
+    # a roomy timeout: the slow fault must make the action last, never make it time out
+    app = sim_app(sim, tmp_path, poll={"interval": "200ms", "timeout": "3s",
+                                       "failure_threshold": 3, "recovery_threshold": 2})
     async with app.run_test(size=(80, 24)) as pilot:
         await healthy(pilot, app)
         sim.set_fault("d42-b", "slow", ms=300)  # time to press keys while it runs
