@@ -6,6 +6,7 @@ may answer with HTML: parsing never raises, it records what it could not read.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,13 +102,17 @@ def to_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) if value == value else None  # NaN is not a figure
+        try:
+            number = float(value)  # JSON's 1e999 arrives as inf; NaN and inf are not figures
+        except OverflowError:  # an integer with hundreds of digits
+            return None
+        return number if math.isfinite(number) else None
     if isinstance(value, str):
         try:
             number = float(value.strip().rstrip("%"))
         except ValueError:
             return None
-        return number if number == number and abs(number) != float("inf") else None
+        return number if math.isfinite(number) else None
     return None
 
 

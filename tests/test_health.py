@@ -52,3 +52,11 @@ def test_not_health_at_all():
     assert parse_health(["a"]) is None
     assert parse_health({"detail": "Not found"}) is None
     assert parse_health("good") is None
+
+
+def test_numbers_that_are_not_figures():
+    from d42tui.health import to_number
+
+    assert to_number(float("inf")) is None and to_number(float("nan")) is None
+    assert to_number(10 ** 400) is None and to_number("1e999") is None
+    assert parse_health({"cpu_used_percent": 10 ** 400, "version": "x"}).cpu_percent is None
