@@ -19,7 +19,7 @@ from typing import Any, Literal
 import httpx
 
 from .config import ApplianceConfig
-from .health import Health, parse_health
+from .health import Health, clean_text, parse_health
 from .secrets import SecretError
 from .transport import SENT_FLAG, LeanTransport, PinMismatch
 
@@ -128,15 +128,15 @@ def _error_text(body: Any) -> str:
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             first = errors[0]
             parts = [str(first.get(k)) for k in ("title", "detail", "reason") if first.get(k)]
-            return " — ".join(dict.fromkeys(parts))[:300]
+            return clean_text(" — ".join(dict.fromkeys(parts)))
         if isinstance(body.get("msg"), str):
-            return body["msg"][:300]
+            return clean_text(body["msg"])
     return ""
 
 
 def _status_failure(response: httpx.Response, body: Any) -> Failure:
     code = response.status_code
-    text = _error_text(body) or response.reason_phrase or ""
+    text = _error_text(body) or clean_text(response.reason_phrase or "")
     if code == 401:
         return Failure(FailureKind.UNAUTHORIZED, text, code)
     if code == 403:
@@ -311,8 +311,8 @@ class ApplianceClient:
         body = _decode(raw)
         if response.status_code == 200:
             if isinstance(body, dict) and isinstance(body.get("msg"), str):
-                return ModeChangeResult(self.cfg.name, mode, "done", 200, body["msg"][:300], True,
-                                        latency)
+                return ModeChangeResult(self.cfg.name, mode, "done", 200, clean_text(body["msg"]),
+                                        True, latency)
             return ModeChangeResult(self.cfg.name, mode, "unknown", 200,
                                     "answered 200 without the expected message", True, latency,
                                     Failure(FailureKind.BAD_RESPONSE, _snippet(raw)))
@@ -338,5 +338,5 @@ def _decode(raw: bytes) -> Any:
 
 
 def _snippet(raw: bytes) -> str:
-    text = raw[:80].decode("utf-8", "replace")
+    text = clean_text(raw[:80].decode("utf-8", "replace"))
     return " ".join(text.split())[:60] or "(empty body)"

@@ -68,6 +68,16 @@ class Health:
         return max(times) if times else None
 
 
+_CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None} | \
+    {c: None for c in range(0x80, 0xA0)}
+
+
+def clean_text(text: str, limit: int = 300) -> str:
+    """An appliance's words made safe to show: no control characters (an ESC from a hostile
+    appliance must never reach the operator's terminal), bounded length."""
+    return text[: limit * 2].translate(_CONTROL)[:limit]
+
+
 def backup_level(text: str) -> Level:
     """The public plugins' reading: "good" → OK, "please check" → WARNING, else CRITICAL."""
     lowered = text.lower()
@@ -85,7 +95,7 @@ def parse_backup_status(raw: Any) -> BackupJobStatus | None:
     if not isinstance(status, str):
         return None
     name = raw.get("job_name")
-    name = name if isinstance(name, str) else f"job {raw.get('id', '?')}"
+    name = clean_text(name, 80) if isinstance(name, str) else f"job {raw.get('id', '?')}"
     at = None
     text = status
     if match := _STAMP_RE.search(status):
@@ -94,7 +104,7 @@ def parse_backup_status(raw: Any) -> BackupJobStatus | None:
         except ValueError:
             at = None
         text = status[: match.start()]
-    text = " ".join(text.split())  # the vendor pads with newlines
+    text = " ".join(clean_text(text).split())  # the vendor pads with newlines
     return BackupJobStatus(job_name=name, text=text, at=at, level=backup_level(status))
 
 
@@ -173,6 +183,7 @@ def parse_health(data: Any) -> Health | None:
         cpu_percent=cpu, disk_percent=disk, dbsize_mb=dbsize,
         mem_total_mb=mem_total, mem_available_mb=mem_avail,
         swap_total_mb=swap_total, swap_free_mb=swap_free,
-        version=version[:64] if version else None, backups=tuple(backups[:20]),
+        version=clean_text(version, 64) or None if version else None,
+        backups=tuple(backups[:20]),
         unparsed=tuple(unparsed),
     )

@@ -73,3 +73,25 @@ async def test_slowloris_is_cut_at_the_deadline():
     server.close()
     assert not result.ok and result.failure.kind.value == "timeout"
     assert time.perf_counter() - started < 1.0
+
+
+ESC_BODY = (b'{"errors": [{"code": 500, "title": "\\u001b]52;c;cHduZWQ=\\u0007boom", '
+            b'"detail": "\\u001b[2J"}]}')
+ESC_HEALTH = (b'{"cpu_used_percent": "1", "version": "18\\u001b]0;pwned\\u0007", "backup_status": '
+              b'[{"id": 1, "job_name": "n\\u001b[31m", "status": "good\\u001b[2J @ 2026-01-01 00:00:00"}]}')
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 500 \x1b[2Jgone\r\nContent-Length: %d\r\n\r\n" % len(ESC_BODY) + ESC_BODY,
+    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(ESC_HEALTH) + ESC_HEALTH,
+])
+async def test_no_terminal_escape_from_an_appliance_reaches_the_screen(answer):
+    server, port = await hostile_server(answer)
+    cfg = ApplianceConfig(name="evil", url=f"http://127.0.0.1:{port}")
+    async with ApplianceClient(cfg, 1.0) as client:
+        result = await client.health()
+    server.close()
+    shown = repr(result.health) + str(result.failure) if result.health else str(result.failure)
+    shown += "".join(b.text + b.job_name for b in (result.health.backups if result.health else ()))
+    shown += result.health.version if result.health and result.health.version else ""
+    assert "\x1b" not in shown and "\x07" not in shown
