@@ -58,9 +58,11 @@ _FILE_TONE: dict[str, Tone] = {"ready": "ok", "in-progress": "warning", "missing
                                "error": "critical"}
 
 
-def pipeline_lines(pair: PairConfig, snap: PairSnapshot | None, now: float) -> tuple[Line, ...]:
+def pipeline_lines(pair: PairConfig, snap: PairSnapshot | None, now: float,
+                   skip: tuple[str, ...] = ()) -> tuple[Line, ...]:
     """Last backup (file and production's own status), the standby's estimated data age,
-    and the pipeline warnings. Empty when the pair has no pipeline to show."""
+    and the pipeline warnings but those in `skip` (codes shown elsewhere on the board).
+    Empty when the pair has no pipeline to show."""
     view = snap.pipeline if snap is not None else None
     if view is None or snap is None:
         return ()
@@ -95,5 +97,6 @@ def pipeline_lines(pair: PairConfig, snap: PairSnapshot | None, now: float) -> t
         else:
             lines.append((("standby data age unknown ", ""), (f"(estimate: {est.reason})", "dim")))
     for warning in view.warnings:
-        lines.append(((f"▲ {warning.text}", str(warning.severity)),))
+        if warning.code not in skip:
+            lines.append(((f"▲ {warning.text}", str(warning.severity)),))
     return tuple(lines)

@@ -53,8 +53,20 @@ async def test_a_restore_before_its_backup_lands_is_warned():
     data = H.config_dict()
     data["pairs"][0]["restore_cron"] = "5 */4 * * *"
     app = handmade_app(config=Config.model_validate(data))
+    from dataclasses import replace
+
+    from d42tui import schedule
+    from d42tui.backup.pipeline import Code, PipelineWarning, Severity
+
+    pair = app.config.pairs[0]
+    clash = schedule.restore_before_backup_lands(pair.backup_cron, pair.restore_cron, pair.zone,
+                                                 schedule.DEFAULT_BACKUP_DURATION)
+    snap = H.with_pipeline(H.healthy(app.config))
+    snap = replace(snap, pipeline=replace(snap.pipeline, warnings=(
+        PipelineWarning(Code.RESTORE_BEFORE_BACKUP, Severity.WARNING, clash),)))
     async with app.run_test(size=(80, 24)) as pilot:
-        app.show_snapshot(H.healthy(app.config))
+        app.show_snapshot(snap)  # the engine's monitor found it, off the UI loop
         await pilot.pause()
         text = " ".join(screen_text(app).split())
         assert "▲ the restore at 00:05 starts 5 min after the backup at 00:00 begins" in text
+        assert text.count("starts 5 min after the backup") == 1  # beside the schedules only

@@ -25,6 +25,8 @@ from ..widgets.status_line import StatusLine
 from ..widgets.timeline import Timeline
 from ..widgets.verdict_banner import VerdictBanner
 
+CLASH = "restore-before-backup"  # shown beside the schedules, not in the pipeline panel
+
 if TYPE_CHECKING:
     from ...dns import DnsAnswer
     from ...watch.status import AutomationState
@@ -115,10 +117,13 @@ class BoardScreen(Screen, PairView):
                 card.model = card_model(self.pair, appliance, snap.views[appliance.name],
                                         snap.modes[appliance.name], now, card.model,
                                         fencing=offers[appliance.name], pad=any(offers.values()))
-        self.pipeline.lines = pipeline_lines(self.pair, snap, now)
+        self.pipeline.lines = pipeline_lines(self.pair, snap, now, skip=(CLASH,))
         self._show_dns()
         if self.schedule is None:
             return
+        if snap is not None and snap.pipeline is not None:
+            self.schedule.show_clash(next((w.text for w in snap.pipeline.warnings
+                                           if w.code == CLASH), ""))
         if snap is not None:
             prods = [n for n in snap.order or snap.modes if snap.modes[n].mode == "production"]
             stands = [n for n in snap.order or snap.modes if snap.modes[n].mode == "standby"]

@@ -51,7 +51,7 @@ class SchedulePanel(Widget):
         self._next: dict[str, float] = {}
         self._restore: tuple[str, float] | None = None  # ("window", end) or ("next", fire)
         self._labels = ""
-        self._warning_checked_at: float | None = None
+        self._clash = ""
         # After a DNS switch: (what to say, until when), shown with its own countdown.
         self.follow: tuple[str, float] | None = None
         self.labels = Static(id="schedule-labels", markup=False)
@@ -141,14 +141,14 @@ class SchedulePanel(Widget):
         self.follow = (text, until)
         self.tick()
 
-    def warning(self, now: float) -> str:
-        pair = self.pair
-        if not (pair.backup_cron and pair.restore_cron):
-            return ""
-        # The config has no backup duration yet: schedule.py's default (30 min) stands in.
-        clash = schedule.restore_before_backup_lands(pair.backup_cron, pair.restore_cron,
-                                                     pair.zone, schedule.DEFAULT_BACKUP_DURATION)
-        return "" if clash is None else f"▲ {clash}"
+    def show_clash(self, text: str) -> None:
+        """The engine's "restore before its backup lands" warning, from the snapshot's pipeline
+        (found once, off the UI loop: it scans a year of cron fires)."""
+        text = f"▲ {text}" if text else ""
+        if text != self._clash:
+            self._clash = text
+            self.warning_box.set_class(not text, "-hidden")
+            self.warning_box.update(text)
 
     def tick(self) -> None:
         now = self.clock()
@@ -158,8 +158,3 @@ class SchedulePanel(Widget):
             self._labels = labels
             self.labels.update(Content(labels))
         self.countdown.lines = tuple(count for _, count in rows)
-        if self._warning_checked_at is None or now - self._warning_checked_at >= 600:
-            self._warning_checked_at = now
-            text = self.warning(now)
-            self.warning_box.set_class(not text, "-hidden")
-            self.warning_box.update(text)
