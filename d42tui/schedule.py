@@ -225,9 +225,17 @@ def restore_overlaps_itself(restore_cron: str, tz: Tz, duration: float, *,
 def _clashes(backup_cron: str, zone: tzinfo, backup_duration: float,
              restores: tuple[datetime, ...]) -> tuple[tuple[datetime, datetime], ...]:
     """(restore, backup) pairs where the restore starts while that backup may still run."""
-    out = []
+    out: list[tuple[datetime, datetime]] = []
+    if not restores:
+        return ()
+    # One walk along the backup fires beside the (sorted) restores, not a fresh prev_fire
+    # (a new croniter) per restore: a year of 4-hourly restores cost ~0.4 s that way.
+    backup = prev_fire(backup_cron, zone, restores[0])
+    later = _fires(backup_cron, zone, backup)
+    upcoming = next(later)
     for restore in restores:
-        backup = prev_fire(backup_cron, zone, restore)
+        while upcoming <= restore:  # prev_fire's rule: a fire at exactly `restore` counts
+            backup, upcoming = upcoming, next(later)
         if restore < backup + timedelta(seconds=backup_duration):
             out.append((restore, backup))
     return tuple(out)
