@@ -14,9 +14,13 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .config import Config, ConfigError, LoadedConfig, load_config, state_dir
+from .errors import ConfigError
+
+if TYPE_CHECKING:  # the models (pydantic) load when a command reads its config
+    from .config import Config, LoadedConfig
 
 
 def _err(*lines: str) -> None:
@@ -25,6 +29,8 @@ def _err(*lines: str) -> None:
 
 
 def _load(path: str | None) -> LoadedConfig:
+    from .config import load_config
+
     return load_config(path)
 
 
@@ -36,6 +42,7 @@ def oneshot_config(config: Config) -> Config:
 
 
 async def poll_all_once(config: Config):
+    from .config import state_dir
     from .poller import Poller
     from .state import StateStore
 

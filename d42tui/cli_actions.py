@@ -12,21 +12,25 @@ import asyncio
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from .actions import ActionKind, plan_action
-from .audit import JsonlLog, audit_path, events_path, export_markdown, outcomes
-from .config import ConfigError, load_config, state_dir
-from .configtypes import parse_duration
+from .errors import ConfigError
+
+if TYPE_CHECKING:  # the engine loads when a command runs, not to build `--help`
+    from .actions import ActionKind
+
+# (command, help): the ActionKind values of the headless actions
+ACTIONS = (("promote", "make an appliance production"),
+           ("demote", "put an appliance in standby"),
+           ("reassert", "send an appliance's asserted mode again (fencing)"),
+           ("failover", "promote the standby, demote the old primary"),
+           ("failback", "fail over back to the preferred primary"))
 
 
 def add_action_parsers(sub) -> None:
-    for kind, help_text in ((ActionKind.PROMOTE, "make an appliance production"),
-                            (ActionKind.DEMOTE, "put an appliance in standby"),
-                            (ActionKind.REASSERT, "send an appliance's asserted mode again (fencing)"),
-                            (ActionKind.FAILOVER, "promote the standby, demote the old primary"),
-                            (ActionKind.FAILBACK, "fail over back to the preferred primary")):
-        p = sub.add_parser(kind.value, help=help_text)
-        if kind in (ActionKind.PROMOTE, ActionKind.DEMOTE, ActionKind.REASSERT):
+    for kind, help_text in ACTIONS:
+        p = sub.add_parser(kind, help=help_text)
+        if kind in ("promote", "demote", "reassert"):
             p.add_argument("name", help="the appliance")
         else:
             p.add_argument("--pair", help="the pair (needed when the config has several)")
@@ -48,6 +52,8 @@ def add_action_parsers(sub) -> None:
 
 
 def _since(text: str | None) -> float | None:
+    from .durations import parse_duration
+
     if not text:
         return None
     try:
@@ -69,11 +75,13 @@ def _ask(prompt: str) -> str:
 
 
 def cmd_action(args: argparse.Namespace) -> int:
+    from .actions import ActionKind
     from .cli import oneshot_config
+    from .config import load_config
 
     loaded = load_config(args.config)
     config = loaded.config
-    kind: ActionKind = args.action_kind
+    kind = ActionKind(args.action_kind)
     target = getattr(args, "name", None)
     try:
         if target is not None:
@@ -92,6 +100,8 @@ def cmd_action(args: argparse.Namespace) -> int:
 
 
 async def _act(args: argparse.Namespace, config, kind: ActionKind, target: str | None) -> int:
+    from .actions import plan_action
+
     pair = config.pairs[0]
 
     async def make_plan(pair_poller):
@@ -106,6 +116,8 @@ async def run_guarded(args: argparse.Namespace, config, kind: ActionKind, target
     """The frame every headless action shares: read-only refusal before any request (polls
     included), then `make_plan(pair_poller)` (a Plan, or an exit code), confirm, run."""
     from .actions import Picture, Plan
+    from .audit import JsonlLog, audit_path
+    from .config import state_dir
     from .poller import Poller
     from .runner import ActionRunner
     from .state import StateStore
@@ -130,6 +142,9 @@ async def run_guarded(args: argparse.Namespace, config, kind: ActionKind, target
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import JsonlLog, audit_path, events_path, export_markdown, outcomes
+    from .config import load_config
+
     config = None
     try:
         config = load_config(args.config).config

@@ -10,8 +10,12 @@ import argparse
 import asyncio
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from .config import ConfigError, PairConfig, load_config, state_dir
+from .errors import ConfigError
+
+if TYPE_CHECKING:  # the config models load when a command runs, not to build `--help`
+    from .config import PairConfig
 
 
 def add_dns_parsers(sub) -> None:
@@ -43,6 +47,7 @@ def _dns_pairs(config, names) -> list[PairConfig]:
 
 
 def cmd_dns_show(args: argparse.Namespace) -> int:
+    from .config import load_config, state_dir
     from .dns import dns_mismatch, dns_summary, query, which_appliance
     from .pair import effective_production
     from .state import StateStore
@@ -79,6 +84,7 @@ async def _query_all(pairs, query):
 
 def cmd_dns_set(args: argparse.Namespace) -> int:
     from .cli import oneshot_config
+    from .config import load_config
 
     config = load_config(args.config).config
     if args.pair:

@@ -29,21 +29,14 @@ from pydantic import (
 from .backup.config import BackupConfig
 from .configtypes import Duration, StrictModel, check_one_secret, pick_secret
 from .dns.config import DnsConfig, check_targets, dns_warnings
+from .errors import ConfigError
+from .errors import one_line as _one_line
 from .secrets import Secret, literal_file_is_exposed
 from .watch.config import AutomationConfig
 
 MAX_CONFIG_BYTES = 1 << 20
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _FINGERPRINT_RE = re.compile(r"^[0-9A-F]{64}$")
-
-
-class ConfigError(Exception):
-    """One or more config problems, each already formatted as one line."""
-
-    def __init__(self, lines: list[str]):
-        lines = [_one_line(line) for line in lines]
-        super().__init__("\n".join(lines))
-        self.lines = lines
 
 
 def _check_name(value: str) -> str:
@@ -336,11 +329,6 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
         else:
             out += f"[{str(part)!r}]"
     return out or "(top level)"
-
-
-def _one_line(text: str) -> str:
-    """Control characters from the file are shown escaped: an error stays one line."""
-    return "".join(c if c >= " " else repr(c)[1:-1] for c in text)
 
 
 _PYDANTIC_WORDING = {

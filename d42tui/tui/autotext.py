@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, tzinfo
 
-from ..configtypes import format_duration
+from ..durations import format_duration
 from ..watch.status import AutomationState, Pause
 from .boardtext import Line, Tone
 

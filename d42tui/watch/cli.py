@@ -14,11 +14,12 @@ import signal
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ..config import Config, ConfigError, LoadedConfig, PairConfig, load_config, state_dir
-from ..configtypes import parse_duration
-from .config import automation_problems, automation_warnings
+from ..errors import ConfigError
+
+if TYPE_CHECKING:  # the config models load when a command runs, not to build `--help`
+    from ..config import Config, LoadedConfig, PairConfig
 
 _PRIORITY = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2}
 
@@ -82,6 +83,8 @@ def add_watch_parsers(sub: Any) -> None:
 
 def watched_config(loaded: LoadedConfig, names: list[str] | None) -> Config:
     """The pairs to watch; ConfigError (exit 2) for an unknown name or an unusable section."""
+    from .config import automation_problems
+
     config = loaded.config
     known = [p.name for p in config.pairs]
     if unknown := [n for n in names or () if n not in known]:
@@ -100,6 +103,9 @@ def watched_config(loaded: LoadedConfig, names: list[str] | None) -> Config:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    from ..config import load_config
+    from .config import automation_warnings
+
     loaded = load_config(getattr(args, "config", None))
     config = watched_config(loaded, args.pair)
     log = EventLog(args.log_format)
@@ -116,6 +122,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 async def watch(config: Config, log: EventLog, *, dry_run: bool = False) -> int:
+    from ..config import state_dir
     from .lock import WatcherRunning
     from .service import Watcher
 
@@ -155,6 +162,8 @@ async def watch(config: Config, log: EventLog, *, dry_run: bool = False) -> int:
 
 
 def _pair(args: argparse.Namespace) -> tuple[Config, PairConfig]:
+    from ..config import load_config
+
     config = load_config(getattr(args, "config", None)).config
     try:
         return config, config.pair(args.pair)
@@ -165,12 +174,14 @@ def _pair(args: argparse.Namespace) -> tuple[Config, PairConfig]:
 
 def _stores(config: Config):
     from ..audit import JsonlLog, audit_path
+    from ..config import state_dir
     from ..state import StateStore
 
     return StateStore(state_dir(config)), JsonlLog(audit_path(config))
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
+    from ..durations import parse_duration
     from .status import pause_automation, read_automation
 
     config, pair = _pair(args)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from ..appliance import PollResult
 from ..config import PairConfig, PollConfig
-from ..configtypes import format_duration
+from ..durations import format_duration
 from ..health import Health
 from ..pair import ApplianceView, Level, Verdict
 from .status import Pause

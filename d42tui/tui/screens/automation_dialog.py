@@ -18,7 +18,7 @@ from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ...configtypes import parse_duration
+from ...durations import parse_duration
 from ...watch.status import AutomationState
 from ..autotext import automation_line, pause_effect, resume_effect
 from ..widgets._tones import lines_content
