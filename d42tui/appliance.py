@@ -16,8 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx
-
+from ._httpx import httpx
 from .config import ApplianceConfig
 from .health import Health, clean_text, parse_health
 from .secrets import SecretError

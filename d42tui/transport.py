@@ -14,7 +14,7 @@ import hashlib
 import ssl
 from collections import defaultdict
 
-import httpx
+from ._httpx import httpx
 
 # asyncio gives every TLS connection a 256 KiB read buffer up front (SSLProtocol.max_size);
 # our answers are a few KiB, and at 200 appliances that buffer alone is 50 MB of RSS.

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import httpx
-
+from .._httpx import httpx
 from .config import Witness
 from .decision import WitnessRound
 
