@@ -14,7 +14,7 @@ from pathlib import Path
 
 def _themes(wanted: str | None):
     """The theme files, and the wanted theme's name checked against them (exit 2 if unknown)."""
-    from .config import ConfigError
+    from .errors import ConfigError
     from .tui.themes import load_themes
 
     themes, problems = load_themes()
@@ -25,6 +25,8 @@ def _themes(wanted: str | None):
 
 
 def run_console(args: argparse.Namespace) -> int:
+    if args.demo:
+        return _run_demo(args)
     from .config import load_config, state_dir
     from .poller import Poller
     from .state import StateStore
@@ -32,21 +34,6 @@ def run_console(args: argparse.Namespace) -> int:
     themes, problems = _themes(args.theme)
     options = dict(read_only=args.read_only, theme=args.theme, themes=themes,
                    theme_problems=problems)
-    if args.demo:
-        from .simulator.run import build_demo, write_config
-        from .tui.app import DemoConsoleApp
-        from .tui.demo import SimulatorDemo
-
-        sim, passwords = build_demo()
-        with sim, tempfile.TemporaryDirectory(prefix="d42tui-demo-") as tmp:
-            config = load_config(write_config(sim, Path(tmp) / "demo.yaml", passwords)).config
-            # The demo keeps its roles to itself: never the operator's real state file.
-            store = StateStore(Path(tmp) / "state")
-            app = DemoConsoleApp(config, poller=Poller(config, store), store=store,
-                                 demo=SimulatorDemo(list(sim.names), sim.set_fault), **options)
-            app.run(mouse=args.mouse)
-        return app.return_code or 0
-
     from .tui.app import ConsoleApp
 
     loaded = load_config(args.config)
@@ -57,4 +44,34 @@ def run_console(args: argparse.Namespace) -> int:
     app.run(mouse=args.mouse)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    return app.return_code or 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    """The console on simulated appliances: the simulator boots in its own process (on
+    another core) while this one loads the console, then hands over the config it wrote."""
+    from .simulator.process import SimulatorProcess, SimulatorStartError
+
+    with tempfile.TemporaryDirectory(prefix="d42tui-demo-") as tmp, \
+            SimulatorProcess(Path(tmp)) as sim:
+        themes, problems = _themes(args.theme)
+        from .config import load_config
+        from .poller import Poller
+        from .state import StateStore
+        from .tui.app import DemoConsoleApp
+        from .tui.demo import SimulatorDemo
+
+        try:
+            config = load_config(sim.wait_ready()).config
+        except SimulatorStartError as exc:
+            print(f"d42tui --demo: the simulator did not start: {exc}", file=sys.stderr)
+            return 1
+        # The demo keeps its roles to itself: never the operator's real state file.
+        store = StateStore(Path(tmp) / "state")
+        appliances = [a.name for pair in config.pairs for a in pair.appliances]
+        app = DemoConsoleApp(config, poller=Poller(config, store), store=store,
+                             demo=SimulatorDemo(appliances, sim.set_fault),
+                             read_only=args.read_only, theme=args.theme, themes=themes,
+                             theme_problems=problems)
+        app.run(mouse=args.mouse)
     return app.return_code or 0

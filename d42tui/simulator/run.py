@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..configtypes import format_duration
+from ..durations import format_duration
 from .core import Simulator
 
 BACKUP_CRON = "0 */4 * * *"
@@ -145,8 +145,6 @@ def _describe(sim: Simulator, config_path: Path) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `d42tui simulate`; returns the exit status."""
-    from ..config import state_dir
-
     parser = argparse.ArgumentParser(
         prog="d42tui simulate",
         description="Run simulated Device42 appliance pairs on 127.0.0.1 until Ctrl-C.")
@@ -157,10 +155,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config-out", metavar="PATH", type=Path,
                         help="where to write the console config "
                              "(default: <state dir>/simulated-pair.yaml)")
+    parser.add_argument("--stop-on-eof", action="store_true",
+                        help="for a parent process that owns the simulator: print one line "
+                             "'ready' once the config is written, and stop when standard "
+                             "input closes (so it never outlives its parent)")
     args = parser.parse_args(argv)
     if not 1 <= args.pairs <= MAX_PAIRS:
         parser.error(f"--pairs must be between 1 and {MAX_PAIRS}")
-    config_path = args.config_out or state_dir() / "simulated-pair.yaml"
+    if args.config_out is not None:
+        config_path = args.config_out
+    else:
+        from ..config import state_dir
+
+        config_path = state_dir() / "simulated-pair.yaml"
 
     sim, passwords = build_demo(args.pairs, http=args.http)
     stopping = threading.Event()
@@ -172,16 +179,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             print(f"d42tui simulate: cannot write {config_path}: {exc.strerror}", file=sys.stderr)
             return 1
-        print(_describe(sim, written), flush=True)
+        if args.stop_on_eof:
+            threading.Thread(target=_stop_at_eof, args=(stopping,), daemon=True).start()
+            print("ready", flush=True)
+        else:
+            print(_describe(sim, written), flush=True)
         while not stopping.wait(0.5):
             pass
-        print("d42tui simulate: stopping", flush=True)
+        if not args.stop_on_eof:
+            print("d42tui simulate: stopping", flush=True)
         return 0
     except KeyboardInterrupt:  # no handler could be installed (not the main thread)
         return 0
     finally:
         sim.stop()
         _restore_handlers(previous)
+
+
+def _stop_at_eof(stopping: threading.Event) -> None:
+    """Set `stopping` when standard input closes: the parent exited, or let go of us."""
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    except (OSError, ValueError):
+        pass
+    stopping.set()
 
 
 def _install_stop_handlers(stopping: threading.Event) -> dict[int, Any]:

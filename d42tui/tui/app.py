@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
@@ -28,7 +29,7 @@ from textual.theme import Theme
 
 from ..audit import JsonlLog, audit_path, events_path
 from ..config import Config, PairConfig
-from ..configtypes import format_duration
+from ..durations import format_duration
 from ..pair import AssertedMode, PairSnapshot
 from ..poller import Poller
 from ..state import StateStore
@@ -201,6 +202,17 @@ class ConsoleApp(ActionKeys, App[int]):
             self.run_worker(self._poll_forever(), name="poller", group="poller",
                             exit_on_error=False)
         self.call_after_refresh(self._check_size)
+        if not self.is_headless:
+            self._exit_on_sigterm()
+
+    def _exit_on_sigterm(self) -> None:
+        """`kill PID` (or a supervisor stopping the session) quits like `q`: the terminal is
+        restored and the demo's temporary files and simulator are cleaned up."""
+        try:
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGTERM, lambda: self.exit(return_code=128 + signal.SIGTERM))
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread, or no signals here: the default stays
 
     async def _poll_forever(self) -> None:
         assert self.poller is not None
