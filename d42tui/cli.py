@@ -82,7 +82,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .report import check_line
+    from .report import check_line, watched_automation
 
     try:
         loaded = _load(args.config)
@@ -92,7 +92,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"D42 PAIR UNKNOWN - config: {exc.lines[0]}")
         return 3
     snaps = asyncio.run(poll_all_once(config))
-    code, line = check_line(config, snaps)
+    code, line = check_line(config, snaps, watched_automation(config, time.time()))
     print(line)
     return code
 

@@ -6,12 +6,16 @@ The JSON layout is a stable contract (`schema_version`); see docs/status-json.md
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .appliance import Failure
 from .config import ApplianceConfig, Config, PairConfig
 from .pair import ApplianceView, AssertedMode, PairSnapshot, Reachability
+
+if TYPE_CHECKING:
+    from .watch.status import AutomationState
 
 SCHEMA_VERSION = 1
 NAGIOS = {"ok": (0, "OK"), "warning": (1, "WARNING"), "critical": (2, "CRITICAL"),
@@ -161,6 +165,19 @@ def automation_of(config: Config, pair: PairConfig, now: float):
     return automation_for(config, pair, now)
 
 
+def watched_automation(config: Config, now: float) -> dict[str, AutomationState]:
+    """The watch-mode state of each pair that watch mode is used for on this host: enabled
+    in the config, and a watcher has run here (a heartbeat) or someone paused it. A site
+    that never runs `d42tui watch` gets no automation warnings from `check`."""
+    out = {}
+    for pair in config.pairs:
+        if pair.automation.enabled:
+            state = automation_of(config, pair, now)
+            if state.kind != "OFF" or state.heartbeat_at is not None or state.pause is not None:
+                out[pair.name] = state
+    return out
+
+
 def status_json(config: Config, snaps: dict[str, PairSnapshot], now: float) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "generated_at": iso(now),
             "pairs": [pair_json(p, snaps[p.name], automation_of(config, p, now).to_json())
@@ -254,8 +271,14 @@ def perfdata(pair: PairConfig, snap: PairSnapshot) -> list[str]:
     return out
 
 
-def check_line(config: Config, snaps: dict[str, PairSnapshot]) -> tuple[int, str]:
-    """One monitoring-plugin status line and its exit code, worst pair first."""
+def check_line(config: Config, snaps: dict[str, PairSnapshot],
+               automation: Mapping[str, AutomationState] | None = None) -> tuple[int, str]:
+    """One monitoring-plugin status line and its exit code, worst pair first.
+
+    `automation` holds the watch-mode state of the pairs watch mode is used for
+    (`watched_automation`): anything but ARMED there (the watcher stopped or died, paused,
+    isolated, acting) is at least a WARNING: the automatic failover the team counts on
+    is not standing by."""
     order = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
     parts, perf, worst = [], [], "ok"
     for pair in config.pairs:
@@ -263,6 +286,10 @@ def check_line(config: Config, snaps: dict[str, PairSnapshot]) -> tuple[int, str
         if snap is None:
             continue
         level = "unknown" if snap.verdict.verdict.value == "UNKNOWN" else snap.verdict.level
+        state = (automation or {}).get(pair.name)
+        unarmed = state is not None and state.kind != "ARMED"
+        if unarmed and order[level] < order["warning"]:
+            level = "warning"
         if order[level] > order[worst]:
             worst = level
         summary = ", ".join(f"{a.name} {snap.modes[a.name].mode} "
@@ -271,7 +298,8 @@ def check_line(config: Config, snaps: dict[str, PairSnapshot]) -> tuple[int, str
                                if snap.views[a.name].reachability is Reachability.UP else "")
                             for a in pair.appliances)
         text = snap.verdict.headline if snap.verdict.reasons else snap.verdict.verdict.value
-        parts.append(f"{pair.name} {text} ({summary})")
+        parts.append(f"{pair.name} {text} ({summary})"
+                     + (f" · automation {state.text}" if unarmed and state else ""))
         perf.extend(perfdata(pair, snap))
     code, word = NAGIOS[worst]
     line = f"D42 PAIR {word} - {'; '.join(parts)}"

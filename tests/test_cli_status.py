@@ -63,6 +63,7 @@ def test_check_exit_codes(sim, tmp_path, setup, code, word):
     assert line.startswith(f"D42 PAIR {word} - main ")
     if code != 3:
         assert "|" in line and "'d42-a_up'=" in line
+    assert "automation" not in line  # not enabled in this config: nothing to stand by
 
 
 def test_check_split_brain_and_no_production(sim, tmp_path):

@@ -170,6 +170,36 @@ def test_pause_and_resume_as_everyone_sees_them(sim, tmp_path, background):
     assert d42tui("pause", "nope", "--reason", "x", "--config", str(cfg)).returncode == 2
 
 
+def test_check_warns_while_automatic_failover_is_not_standing_by(sim, tmp_path, background):
+    cfg = write_watch_config(sim, tmp_path)
+
+    def check() -> tuple[int, str]:
+        out = d42tui("check", "--config", str(cfg))
+        return out.returncode, out.stdout.strip()
+
+    code, line = check()  # watch mode never ran here: a site without it gets no warning
+    assert code == 0 and "automation" not in line
+    watch = background("watch", "--config", str(cfg))
+    watch.wait_for("automation: ARMED")
+    code, line = check()
+    assert code == 0 and line.startswith("D42 PAIR OK - main HEALTHY ") and "automation" not in line
+    d42tui("pause", "main", "--reason", "DB upgrade", "--config", str(cfg))
+    code, line = check()
+    assert code == 1 and "· automation PAUSED · paused by " in line and "DB upgrade" in line
+    sim.set_fault("d42-a", "down")  # worse than a pause stays worse
+    code, line = check()
+    assert code == 2 and line.startswith("D42 PAIR CRITICAL - main PRIMARY DOWN")
+    assert "automation PAUSED" in line
+    assert watch.stop() == 0
+    code, line = check()
+    assert code == 2 and "automation OFF · no watcher running (the watcher stopped at " in line
+    sim.set_fault("d42-a", "none")
+    d42tui("resume", "main", "--config", str(cfg))
+    code, line = check()  # healthy, but the watcher that ran here is gone
+    assert code == 1 and line.startswith("D42 PAIR WARNING - main HEALTHY ")
+    assert "· automation OFF · no watcher running (the watcher stopped at " in line
+
+
 def test_practice_with_the_simulate_commands(tmp_path, background):
     """The demo loop: `d42tui simulate`, `watch`, `simulate fault`, `simulate truth`."""
     config = tmp_path / "sim.yaml"
