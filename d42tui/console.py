@@ -35,13 +35,15 @@ def run_console(args: argparse.Namespace) -> int:
     options = dict(read_only=args.read_only, theme=args.theme, themes=themes,
                    theme_problems=problems)
     from .tui.app import ConsoleApp
+    from .tui.signals import terminal_may_vanish
 
     loaded = load_config(args.config)
     config = loaded.config
     store = StateStore(state_dir(config))
     app = ConsoleApp(config, poller=Poller(config, store), store=store,
                      notices=loaded.warnings, **options)
-    app.run(mouse=args.mouse)
+    with terminal_may_vanish():
+        app.run(mouse=args.mouse)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return app.return_code or 0
@@ -60,6 +62,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         from .state import StateStore
         from .tui.app import DemoConsoleApp
         from .tui.demo import SimulatorDemo
+        from .tui.signals import terminal_may_vanish
 
         try:
             config = load_config(sim.wait_ready()).config
@@ -73,5 +76,6 @@ def _run_demo(args: argparse.Namespace) -> int:
                              demo=SimulatorDemo(appliances, sim.set_fault),
                              read_only=args.read_only, theme=args.theme, themes=themes,
                              theme_problems=problems)
-        app.run(mouse=args.mouse)
+        with terminal_may_vanish():
+            app.run(mouse=args.mouse)
     return app.return_code or 0

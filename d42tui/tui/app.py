@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
@@ -45,6 +44,7 @@ from .screens.board import BoardScreen
 from .screens.confirm_quit import ConfirmQuitScreen
 from .screens.help import HelpScreen
 from .screens.too_small import TooSmallScreen
+from .signals import SignalExits
 from .themes import DEFAULT_THEME, load_themes
 from .timeline_events import TimelineEvent, console_event, snapshot_events
 
@@ -147,6 +147,7 @@ class ConsoleApp(ActionKeys, App[int]):
             runner = ActionRunner(config, poller, store, self.audit_log, read_only=read_only,
                                   clock=clock)
         self.desk = ActionDesk(self, runner)
+        self.signal_exits = SignalExits(self)
         # Only a live console asks DNS servers (a console fed by hand, as in tests, does not).
         self.dns_watch = DnsWatch(self, config.pairs if poller is not None else [],
                                   self.show_dns)
@@ -203,16 +204,9 @@ class ConsoleApp(ActionKeys, App[int]):
                             exit_on_error=False)
         self.call_after_refresh(self._check_size)
         if not self.is_headless:
-            self._exit_on_sigterm()
-
-    def _exit_on_sigterm(self) -> None:
-        """`kill PID` (or a supervisor stopping the session) quits like `q`: the terminal is
-        restored and the demo's temporary files and simulator are cleaned up."""
-        try:
-            asyncio.get_running_loop().add_signal_handler(
-                signal.SIGTERM, lambda: self.exit(return_code=128 + signal.SIGTERM))
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread, or no signals here: the default stays
+            # SIGTERM / SIGHUP (the SSH session dropped) quit like `q`, after any action in
+            # flight has finished: the terminal is restored, the demo cleans up.
+            self.signal_exits.install()
 
     async def _poll_forever(self) -> None:
         assert self.poller is not None

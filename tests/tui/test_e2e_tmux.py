@@ -8,9 +8,13 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
+from d42tui.audit import JsonlLog
+
+from ..conftest import write_sim_config
 from .ptyterm import ROOT
 
 
@@ -23,36 +27,76 @@ def _tmux() -> str:
     pytest.skip("tmux is not installed")
 
 
-@pytest.fixture
-def tmux_session(tmp_path):
-    tmux = _tmux()
-    name = f"d42tui-e2e-{uuid.uuid4().hex[:8]}"
-    socket = str(tmp_path / "tmux.sock")  # a private server: never the user's own tmux
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "D42TUI_STATE_DIR": str(tmp_path / "state"),
-           "TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
-    command = f"{sys.executable} -m d42tui --demo"
-    subprocess.run([tmux, "-S", socket, "new-session", "-d", "-s", name, "-x", "80", "-y", "24",
-                    command], check=True, env=env, cwd=ROOT)
+class Session:
+    """`command` in a private tmux server at 80x24: capture, keys, wait, and hang up."""
 
-    def capture() -> str:
-        return subprocess.run([tmux, "-S", socket, "capture-pane", "-p", "-t", name],
-                              capture_output=True, text=True).stdout
+    def __init__(self, tmp_path, command: str) -> None:
+        self.tmux = _tmux()
+        self.name = f"d42tui-e2e-{uuid.uuid4().hex[:8]}"
+        self.socket = str(tmp_path / "tmux.sock")  # a private server: never the user's tmux
+        env = {**os.environ, "PYTHONPATH": str(ROOT),
+               "D42TUI_STATE_DIR": str(tmp_path / "state"), "TERM": "xterm-256color"}
+        env.pop("NO_COLOR", None)
+        subprocess.run([self.tmux, "-S", self.socket, "new-session", "-d", "-s", self.name,
+                        "-x", "80", "-y", "24", command], check=True, env=env, cwd=ROOT)
 
-    def keys(*keys: str) -> None:
-        subprocess.run([tmux, "-S", socket, "send-keys", "-t", name, *keys], check=True)
+    def run(self, *args: str, check: bool = True) -> str:
+        return subprocess.run([self.tmux, "-S", self.socket, *args], capture_output=True,
+                              text=True, check=check).stdout
 
-    def wait(text: str, timeout: float = 20.0) -> str:
+    def capture(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.name, check=False)
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.name, *keys)
+
+    def wait(self, text: str, timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            screen = capture()
+            screen = self.capture()
             if text in screen:
                 return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} never appeared; the screen:\n{capture()}")
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen:\n{self.capture()}")
 
-    yield capture, keys, wait
-    subprocess.run([tmux, "-S", socket, "kill-server"], capture_output=True)
+    def pane_pid(self) -> int:
+        return int(self.run("list-panes", "-t", self.name, "-F", "#{pane_pid}").split()[0])
+
+    def hang_up(self) -> None:
+        """As when the SSH connection drops: the terminal goes away, SIGHUP follows."""
+        self.run("kill-server", check=False)
+
+
+@pytest.fixture
+def tmux_session(tmp_path):
+    session = Session(tmp_path, f"{sys.executable} -m d42tui --demo")
+    yield session.capture, session.keys, session.wait
+    session.hang_up()
+
+
+def test_a_dropped_session_finishes_the_failover_in_flight(sim, tmp_path):
+    cfg = write_sim_config(sim, tmp_path)
+    session = Session(tmp_path, f"{sys.executable} -m d42tui --config {cfg}")
+    try:
+        session.wait("✔ HEALTHY")
+        pid = session.pane_pid()
+        sim.set_fault("d42-b", "slow", ms=600)  # each step of the failover takes a while
+        session.keys("F")
+        session.wait("Type d42-b")
+        session.keys(*"d42-b", "Enter")
+        session.wait("polling both appliances again", timeout=5)
+    finally:
+        session.hang_up()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists(), "the console did not exit after the hang-up"
+    truth = sim.truth()["appliances"]
+    assert truth["d42-b"]["mode"] == "production" and truth["d42-a"]["mode"] == "standby"
+    records = list(JsonlLog(tmp_path / "state" / "audit.jsonl").records())
+    after = [r for r in records if r.get("phase") == "after"]
+    assert [r["result"] for r in after] == ["done"], records
+
 
 
 def test_demo_in_a_real_terminal(tmux_session):
@@ -81,3 +125,24 @@ def test_demo_in_a_real_terminal(tmux_session):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and "HEALTHY" in capture():
         time.sleep(0.2)
+
+
+def test_a_dropped_session_never_confirms_an_open_dialog(sim, tmp_path):
+    cfg = write_sim_config(sim, tmp_path)
+    session = Session(tmp_path, f"{sys.executable} -m d42tui --config {cfg}")
+    try:
+        session.wait("✔ HEALTHY")
+        pid = session.pane_pid()
+        session.keys("F")
+        session.wait("Type d42-b")
+        session.keys(*"d42-b")  # typed, never confirmed
+        time.sleep(0.3)
+    finally:
+        session.hang_up()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists(), "the console did not exit after the hang-up"
+    assert not [r for r in sim.requests() if r.method == "POST"]
+    truth = sim.truth()["appliances"]
+    assert truth["d42-a"]["mode"] == "production" and truth["d42-b"]["mode"] == "standby"
