@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+from .finishing import Finishing, say
 
 if TYPE_CHECKING:  # the engine loads when a command runs, not to build `--help`
     from .actions import ActionKind
@@ -202,11 +203,19 @@ async def confirm_and_run(args: argparse.Namespace, runner, plan) -> int:
                 runner.refuse(plan, "cancelled", "force not confirmed", True)
                 print("cancelled: nothing was sent.")
                 return 1
-    result = await runner.run(plan, force=force,
-                              progress=lambda text: print(f"… {text}", flush=True))
+    # From here the action runs: a dropped session or a Ctrl-C lets it finish (finishing.py).
+    with Finishing() as finishing:
+        try:
+            result = await runner.run(plan, force=force, progress=lambda text: say(f"… {text}"))
+        except asyncio.CancelledError:
+            if not finishing.abandoned:
+                raise
+            say("ABANDONED: the action may have partly applied; check the board or "
+                "`d42tui status`", sys.stderr)
+            return 130
     for step in result.steps:
-        print(f"  {step.step.text}: {step.outcome}: {step.message}")
+        say(f"  {step.step.text}: {step.outcome}: {step.message}")
     for warning in result.warnings:
-        print(f"WARNING: {warning}")
-    print(f"{result.outcome.upper()}: {result.detail}")
+        say(f"WARNING: {warning}")
+    say(f"{result.outcome.upper()}: {result.detail}")
     return result.exit_code

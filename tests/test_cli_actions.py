@@ -82,3 +82,73 @@ def test_audit_command_lists_actions(sim, tmp_path):
     assert rows[0]["action"] == "promote" and rows[0]["result"] == "refused"
     md = d42tui("audit", "export", "--markdown", "--config", str(cfg), env=state_env(tmp_path))
     assert "| time (UTC) | what happened |" in md.stdout and "promote d42-b" in md.stdout
+
+
+def _start_failover(sim, tmp_path):
+    """A failover of two live appliances whose steps take a while (a slow standby), stopped
+    right after its first progress line: the moment a session may drop."""
+    import os
+    import subprocess
+    import sys
+
+    from .test_cli_status import ROOT
+
+    cfg = write_sim_config(sim, tmp_path)
+    sim.set_fault("d42-b", "slow", ms=600)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "d42tui", "failover", "--yes", "--config", str(cfg)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **state_env(tmp_path)})
+    seen = []
+    while not seen or not seen[-1].startswith("… "):
+        line = proc.stdout.readline()
+        assert line, f"no progress line: {seen} {proc.stderr.read()}"
+        seen.append(line)
+    return proc
+
+
+def _audit_results(tmp_path) -> list[str]:
+    from d42tui.audit import JsonlLog
+
+    return [r["result"] for r in JsonlLog(tmp_path / "st" / "audit.jsonl").records()
+            if r.get("phase") == "after"]
+
+
+def test_a_ctrl_c_mid_failover_lets_it_finish(sim, tmp_path):
+    import signal
+
+    proc = _start_failover(sim, tmp_path)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stdout + stderr
+    assert "Ctrl-C: the action in flight will finish first" in stderr
+    assert "DONE" in stdout and "Traceback" not in stderr
+    truth = sim.truth()["appliances"]
+    assert truth["d42-a"]["mode"] == "standby" and truth["d42-b"]["mode"] == "production"
+    assert _audit_results(tmp_path) == ["done"]
+
+
+def test_a_dropped_session_mid_failover_lets_it_finish(sim, tmp_path):
+    import signal
+
+    proc = _start_failover(sim, tmp_path)
+    proc.send_signal(signal.SIGHUP)  # its output now goes nowhere: the result is audited
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    truth = sim.truth()["appliances"]
+    assert truth["d42-a"]["mode"] == "standby" and truth["d42-b"]["mode"] == "production"
+    assert _audit_results(tmp_path) == ["done"]
+
+
+def test_a_second_ctrl_c_abandons_the_action(sim, tmp_path):
+    import signal
+    import time
+
+    proc = _start_failover(sim, tmp_path)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    assert "ABANDONED: the action may have partly applied" in stderr
+    assert "Traceback" not in stderr and "DONE" not in stdout
