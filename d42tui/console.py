@@ -35,7 +35,7 @@ def run_console(args: argparse.Namespace) -> int:
     options = dict(read_only=args.read_only, theme=args.theme, themes=themes,
                    theme_problems=problems)
     from .tui.app import ConsoleApp
-    from .tui.signals import terminal_may_vanish
+    from .tui.signals import leave_after_hang_up, terminal_may_vanish
 
     loaded = load_config(args.config)
     config = loaded.config
@@ -44,6 +44,7 @@ def run_console(args: argparse.Namespace) -> int:
                      notices=loaded.warnings, **options)
     with terminal_may_vanish():
         app.run(mouse=args.mouse)
+    leave_after_hang_up(app, app.return_code or 0)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return app.return_code or 0
@@ -62,7 +63,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         from .state import StateStore
         from .tui.app import DemoConsoleApp
         from .tui.demo import SimulatorDemo
-        from .tui.signals import terminal_may_vanish
+        from .tui.signals import leave_after_hang_up, terminal_may_vanish
 
         try:
             config = load_config(sim.wait_ready()).config
@@ -78,4 +79,5 @@ def _run_demo(args: argparse.Namespace) -> int:
                              theme_problems=problems)
         with terminal_may_vanish():
             app.run(mouse=args.mouse)
+    leave_after_hang_up(app, app.return_code or 0)  # the demo's files and simulator are gone
     return app.return_code or 0

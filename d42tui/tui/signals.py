@@ -33,7 +33,7 @@ class SignalExits:
         self.app = app
         self.pending: int | None = None  # the exit status, once a signal said "exit"
         self._since = 0.0
-        self._detached = False
+        self.hung_up = False  # the terminal went away (SIGHUP)
         self._stdin_keeper: int | None = None  # write end of the pipe that is now stdin
 
     def install(self) -> None:
@@ -49,7 +49,7 @@ class SignalExits:
 
     def received(self, signum: int) -> None:
         app = self.app
-        if signum == signal.SIGHUP and not self._detached:
+        if signum == signal.SIGHUP and not self.hung_up:
             self._detach_terminal()
         code = 128 + signum
         if not self.busy() or (self.pending is not None and signum == signal.SIGTERM):
@@ -78,7 +78,7 @@ class SignalExits:
     def _detach_terminal(self) -> None:
         """The terminal is gone: writes to it would fail (and stall Textual's writer), and
         reads would spin. Stdin becomes a pipe that stays quiet until `_exit` closes it."""
-        self._detached = True
+        self.hung_up = True
         null = os.open(os.devnull, os.O_WRONLY)
         quiet, self._stdin_keeper = os.pipe()  # never readable, never at EOF
         for fd, source in ((0, quiet), (1, null), (2, null)):
@@ -110,6 +110,20 @@ class _SurvivingStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def leave_after_hang_up(app: ConsoleApp, code: int) -> None:
+    """After `App.run` returned: a hung-up terminal also sent SIGCONT, on which Textual
+    resumes its application mode and starts a second input thread that nothing stops;
+    that thread would keep the process alive for ever. Leave without waiting for it."""
+    if not app.signal_exits.hung_up:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 @contextmanager

@@ -30,12 +30,12 @@ def _tmux() -> str:
 class Session:
     """`command` in a private tmux server at 80x24: capture, keys, wait, and hang up."""
 
-    def __init__(self, tmp_path, command: str) -> None:
+    def __init__(self, tmp_path, command: str, **env: str) -> None:
         self.tmux = _tmux()
         self.name = f"d42tui-e2e-{uuid.uuid4().hex[:8]}"
         self.socket = str(tmp_path / "tmux.sock")  # a private server: never the user's tmux
         env = {**os.environ, "PYTHONPATH": str(ROOT),
-               "D42TUI_STATE_DIR": str(tmp_path / "state"), "TERM": "xterm-256color"}
+               "D42TUI_STATE_DIR": str(tmp_path / "state"), "TERM": "xterm-256color", **env}
         env.pop("NO_COLOR", None)
         subprocess.run([self.tmux, "-S", self.socket, "new-session", "-d", "-s", self.name,
                         "-x", "80", "-y", "24", command], check=True, env=env, cwd=ROOT)
@@ -146,3 +146,19 @@ def test_a_dropped_session_never_confirms_an_open_dialog(sim, tmp_path):
     assert not [r for r in sim.requests() if r.method == "POST"]
     truth = sim.truth()["appliances"]
     assert truth["d42-a"]["mode"] == "production" and truth["d42-b"]["mode"] == "standby"
+
+
+def test_a_dropped_demo_session_leaves_nothing_behind(tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    session = Session(tmp_path, f"{sys.executable} -m d42tui --demo", TMPDIR=str(temp))
+    try:
+        session.wait("✔ HEALTHY")
+        pid = session.pane_pid()
+    finally:
+        session.hang_up()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists(), "the demo outlived its terminal"
+    assert not list(temp.iterdir()), "the demo left its temporary files (and passwords)"
