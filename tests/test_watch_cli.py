@@ -178,7 +178,7 @@ def test_check_warns_while_automatic_failover_is_not_standing_by(sim, tmp_path, 
         return out.returncode, out.stdout.strip()
 
     code, line = check()  # watch mode never ran here: a site without it gets no warning
-    assert code == 0 and "automation" not in line
+    assert code == 0 and "automation" not in line, line
     watch = background("watch", "--config", str(cfg))
     watch.wait_for("automation: ARMED")
     code, line = check()
