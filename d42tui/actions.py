@@ -103,6 +103,7 @@ class Plan:
     summary: str = ""
     situation: tuple[str, ...] = field(default=())  # the pair as it is now, one line each
     dns_expected: tuple[str, ...] | None = None  # the record as the operator saw it
+    dns_ttl: int | None = None  # a TTL for this switch instead of the configured dns.ttl
 
     @property
     def refused(self) -> bool:
@@ -252,11 +253,15 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
 
 
 def plan_dns(pair: PairConfig, snap: PairSnapshot, to: str, current: tuple[str, ...],
-             current_text: str = "") -> Plan:
-    """Point the pair's service name at an appliance (or a typed value)."""
+             current_text: str = "", ttl: int | None = None) -> Plan:
+    """Point the pair's service name at an appliance (or a typed value); `ttl` replaces
+    the configured dns.ttl for this one switch."""
     from .dns import resolve_target, which_appliance
+    from .dns.config import MAX_TTL
 
     assert pair.dns is not None
+    if ttl is not None and not 1 <= ttl <= MAX_TTL:
+        raise ValueError(f"TTL {ttl}: must be between 1 and {MAX_TTL} seconds")
     value = resolve_target(pair.dns, to)  # ValueError with an operator message
     target = which_appliance(pair.dns, (value,)) or value
     warnings = []
@@ -266,10 +271,15 @@ def plan_dns(pair: PairConfig, snap: PairSnapshot, to: str, current: tuple[str, 
                         f"({production or 'none'}): clients will reach a standby")
     if current == (value,):
         warnings.append(f"{pair.dns.name} already answers {value}: this re-sends it")
+    effective = pair.dns.ttl if ttl is None else ttl
+    if ttl is not None and ttl > 300:
+        warnings.append(f"TTL {ttl}s: at the next switch, clients may keep this address "
+                        "that long")
     situation = (*_situation(pair, snap, None), f"DNS now: {current_text or ', '.join(current) or 'no record'}")
+    note = "" if ttl is None or ttl == pair.dns.ttl else f" (dns.ttl is {pair.dns.ttl}s)"
     return Plan(ActionKind.DNS_SET, pair.name, target=pair.dns.name,
                 steps=(Step(target, value, pair.dns.name, kind="dns"),),
                 picture=picture_of(snap), warnings=tuple(warnings),
                 summary=f"point {pair.dns.name} {pair.dns.type} at {target} ({value}), "
-                        f"TTL {pair.dns.ttl}s", situation=situation,
-                dns_expected=current)
+                        f"TTL {effective}s{note}", situation=situation,
+                dns_expected=current, dns_ttl=None if ttl == pair.dns.ttl else ttl)

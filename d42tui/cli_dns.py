@@ -30,6 +30,7 @@ def add_dns_parsers(sub) -> None:
     put.add_argument("--config", default=argparse.SUPPRESS)
     put.add_argument("--pair", help="the pair (needed when the config has several)")
     put.add_argument("--to", required=True, help="an appliance name or an address/target")
+    put.add_argument("--ttl", type=int, help="TTL for this switch (default: the pair's dns.ttl)")
     put.add_argument("--yes", action="store_true", help="skip the typed confirmation (not the checks)")
     put.add_argument("--dry-run", action="store_true")
     put.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS)
@@ -112,7 +113,8 @@ async def _set(args: argparse.Namespace, config) -> int:
     async def make_plan(pair_poller):
         snap, answer = await asyncio.gather(pair_poller.poll_once(), query(pair.dns))
         try:
-            return plan_dns(pair, snap, args.to, answer.values, dns_summary(pair.dns, answer))
+            return plan_dns(pair, snap, args.to, answer.values, dns_summary(pair.dns, answer),
+                            ttl=args.ttl)
         except ValueError as exc:
             print(f"d42tui dns set: {exc}", file=sys.stderr)
             return 2

@@ -127,6 +127,8 @@ class ActionRunner:
 
         cfg = self.config.pair(plan.pair).dns
         assert cfg is not None
+        if plan.dns_ttl is not None:  # the operator chose a TTL for this switch
+            cfg = cfg.model_copy(update={"ttl": plan.dns_ttl})
         to = step.appliance if step.appliance in cfg.targets else step.mode
         try:
             result = await switch(cfg, to, pair=plan.pair, expected_old=plan.dns_expected)
@@ -138,7 +140,8 @@ class ActionRunner:
             message += f" Retry with: {result.retry_command}"
         self._record("step", action_id, plan,
                      request=f"DNS {result.name} {result.type} "
-                             f"{', '.join(result.old_values) or '(none)'} → {result.new_value}",
+                             f"{', '.join(result.old_values) or '(none)'} → {result.new_value} "
+                             f"TTL {cfg.ttl}",
                      outcome=result.outcome, message=result.text,
                      retry_command=result.retry_command if outcome != "done" else None)
         return StepResult(step, outcome, message)

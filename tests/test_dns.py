@@ -129,7 +129,7 @@ async def test_failover_switch_updates_and_verifies_on_the_authoritative_server(
     assert named.record() == (("10.0.0.2",), 60)
     if shutil.which("dig"):
         assert dig(named, named.fqdn()) == ["10.0.0.2"]
-    assert result.retry_command.startswith("d42tui dns set --pair p1 --to d42-b --yes\n")
+    assert result.retry_command.startswith("d42tui dns set --pair p1 --to d42-b --ttl 60 --yes\n")
     assert "prereq yxrrset d42.example.test. A 10.0.0.1" in result.retry_command
 
 

@@ -210,7 +210,7 @@ def test_the_nsupdate_recipe_names_where_the_secret_is_but_never_holds_it():
 
 def test_the_retry_command_starts_with_the_console_command():
     text = retry_command(config(), "eu", "d42-b", "nsupdate ...")
-    assert text.splitlines() == ["d42tui dns set --pair eu --to d42-b --yes",
+    assert text.splitlines() == ["d42tui dns set --pair eu --to d42-b --ttl 60 --yes",
                                  "# or by hand (bash):", "nsupdate ..."]
 
 

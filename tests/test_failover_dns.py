@@ -56,7 +56,7 @@ def test_dns_failure_keeps_the_promotion_and_says_how_to_retry(sim, named, tmp_p
     assert out.returncode == 3, out.stdout
     assert sim.truth()["appliances"]["d42-b"]["mode"] == "production"  # not undone
     assert "DNS step" in out.stdout and "TSIG key rejected" in out.stdout
-    assert "d42tui dns set --pair main --to d42-b --yes" in out.stdout
+    assert "d42tui dns set --pair main --to d42-b --ttl 60 --yes" in out.stdout
     assert named.record()[0] == (A,)
     status = json.loads(d42tui("status", "--json", "--config", cfg, env=env(tmp_path)).stdout)
     assert status["pairs"][0]["desired_production"] == "d42-b"
@@ -73,6 +73,20 @@ def test_dns_set_and_show_mismatch(sim, named, tmp_path):
     assert show.returncode == 1 and "MISMATCH" in show.stdout
     audit = (tmp_path / "st" / "audit.jsonl").read_text()
     assert '"action": "dns-set"' in audit and named.secret not in audit
+
+
+def test_dns_set_with_a_ttl_for_this_switch(sim, named, tmp_path):
+    cfg = config_with_dns(sim, named, tmp_path)
+    out = d42tui("dns", "set", "--to", "d42-b", "--ttl", "0", "--yes", "--config", cfg,
+                 env=env(tmp_path))
+    assert out.returncode == 2 and "TTL 0: must be between 1 and 86400" in out.stderr
+    assert named.record()[0] == (A,)
+    out = d42tui("dns", "set", "--to", "d42-b", "--ttl", "20", "--yes", "--config", cfg,
+                 env=env(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "TTL 20s (dns.ttl is 60s)" in out.stdout
+    assert named.record() == ((B,), 20)
+    assert '→ 10.0.0.2 TTL 20"' in (tmp_path / "st" / "audit.jsonl").read_text()
 
 
 def test_dns_set_dry_run_and_read_only(sim, named, tmp_path):

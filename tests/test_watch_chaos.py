@@ -293,7 +293,7 @@ async def test_dns_refused_by_bind_is_reported_with_the_command_and_retried(sim,
         alert = next(b for b in receiver.bodies if b["event"] == "dns-failed")
         assert alert["severity"] == "critical" and "BADSIG" in alert["text"]
         assert alert["details"]["retry_command"].startswith(
-            "d42tui dns set --pair main --to d42-b --yes\n# or by hand (bash):\nnsupdate")
+            "d42tui dns set --pair main --to d42-b --ttl 60 --yes\n# or by hand (bash):\nnsupdate")
         wrong.write_text(named.secret + "\n")  # the operator fixes the key
         await h.rounds(5)
         assert named.record() == (("10.0.0.1",), 60)  # not before the retry is due

@@ -107,7 +107,7 @@ def judge_verification(answer: DnsAnswer, new_value: str, sent_outcome: str, wai
 
 def retry_command(cfg: DnsConfig, pair: str | None, to: str, recipe: str) -> str:
     """The console command first, then the same change by hand."""
-    line = f"d42tui dns set --pair {pair or 'PAIR'} --to {to} --yes"
+    line = f"d42tui dns set --pair {pair or 'PAIR'} --to {to} --ttl {cfg.ttl} --yes"
     return f"{line}\n# or by hand (bash):\n{recipe}"
 
 

@@ -224,6 +224,8 @@ class ActionDesk:
         self._finished(dialog, result, label)
 
     def _ttl(self, plan: Plan) -> int | None:
+        if plan.dns_ttl is not None:
+            return plan.dns_ttl
         dns = self.app.config.pair(plan.pair).dns
         return dns.ttl if dns is not None else None
 

@@ -94,6 +94,41 @@ async def test_n_with_a_typed_address_and_a_cancel_sends_nothing(sim, named, tmp
         assert named.record()[0] == (A,)
 
 
+async def test_the_editor_takes_a_ttl_for_this_switch(sim, named, tmp_path):
+    from d42tui.audit import JsonlLog
+
+    app = dns_app(sim, named, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "→ d42-a" in dns_text(app), what="the DNS line")
+        named.set_record(B)
+        await wait_for(pilot, lambda: "DNS MISMATCH" in dns_text(app), what="the mismatch")
+        await pilot.press("N")
+        await wait_for(pilot, lambda: isinstance(app.screen, DnsDialog)
+                       and app.screen.plan is not None, what="the DNS plan")
+        dialog = app.screen
+        assert dialog.query_one("#ttl").value == "60"  # dns.ttl
+        await pilot.press("shift+tab", "shift+tab", "shift+tab")  # back onto the TTL field
+        assert dialog.focused.id == "ttl", dialog.focused
+        await pilot.press("backspace", "backspace", "x", "0")  # letters are not taken
+        assert dialog.query_one("#ttl").value == "0"
+        assert dialog.plan is None and "TTL 0: must be between 1 and 86400" in screen_text(app)
+        await pilot.press("backspace", *"30")
+        assert dialog.plan is not None and dialog.plan.dns_ttl == 30
+        text = screen_text(app)
+        assert f"point {named.fqdn()} A at d42-a ({A}), TTL 30s (dns.ttl is 60s)" in text
+        for _ in range(5):  # Tab on to the confirmation field
+            await pilot.press("tab")
+            if dialog.focused.id == "name":
+                break
+        await pilot.press(*named.fqdn(), "enter")
+        await wait_for(pilot, lambda: dialog.phase == "result", timeout=20, what="the result")
+        text = screen_text(app)
+        assert "✔ DONE" in text and "clients follow within ≤ 30 s" in text, text
+        assert named.record() == ((A,), 30)
+        requests = [r.get("request", "") for r in JsonlLog(app.desk.runner.audit.path).records()]
+        assert any(r.endswith(f"→ {A} TTL 30") for r in requests), requests
+
+
 async def test_failover_moves_dns_and_the_board_counts_down_the_ttl(sim, named, tmp_path):
     app = dns_app(sim, named, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -1,8 +1,9 @@
 """DnsDialog: the DNS editor — the answer now, the proposed target, the typed name, the switch.
 
 The target defaults to the production appliance; Ctrl+O switches to the other
-appliance, or type an address. Every change re-plans (`plan_dns`, pure); confirming
-runs the plan through the same runner and result reporting as the other actions.
+appliance, or type an address. The TTL starts at the configured dns.ttl and may be
+changed for this switch. Every change re-plans (`plan_dns`, pure); confirming runs the
+plan through the same runner and result reporting as the other actions.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class DnsDialog(ActionDialog):
     DnsDialog #dns-now { height: auto; }
     DnsDialog #to-row { margin-top: 0; }
     DnsDialog #to-note { height: 1; color: $foreground 60%; }
+    DnsDialog #to-row #ttl { width: 8; }
+    DnsDialog #to-row #ttl-label { margin-left: 2; }
     """
 
     def __init__(self, pair: PairConfig, snap: PairSnapshot, answer: DnsAnswer | None,
@@ -56,8 +59,11 @@ class DnsDialog(ActionDialog):
         with Horizontal(id="to-row", classes="row"):
             yield Label("Point it at:")
             yield Input(value=self.default, id="to", compact=True, select_on_focus=False)
-        yield Static(f"Ctrl+O: the other appliance · or type an address · TTL "
-                     f"{self.dns.ttl} s (dns.ttl)", id="to-note", markup=False)
+            yield Label("TTL (s):", id="ttl-label")
+            yield Input(value=str(self.dns.ttl), id="ttl", compact=True, restrict=r"[0-9]*",
+                        max_length=5, select_on_focus=False)
+        yield Static(f"Ctrl+O: the other appliance · Tab to type an address or a TTL "
+                     f"(dns.ttl: {self.dns.ttl} s)", id="to-note", markup=False)
 
     def first_plan(self) -> None:
         self.query_one("#box").border_title = f"DNS · {self.dns.name} {self.dns.type}"
@@ -72,15 +78,20 @@ class DnsDialog(ActionDialog):
             self.show_plan(None, "asking the authoritative servers what the name holds now…")
             return
         to = self.query_one("#to", Input).value.strip()
+        ttl_text = self.query_one("#ttl", Input).value.strip()
+        if not ttl_text:
+            self.show_plan(None, "TTL: a number of seconds, such as 60")
+            return
         try:
             plan = plan_dns(self.pair, self.snap, to, self.answer.values,
-                            ", ".join(self.answer.values))
+                            ", ".join(self.answer.values), ttl=int(ttl_text))
         except ValueError as exc:
             self.show_plan(None, str(exc))
             return
         self.show_plan(plan)
 
     @on(Input.Changed, "#to")
+    @on(Input.Changed, "#ttl")
     def _to_changed(self) -> None:
         self._replan()
 
