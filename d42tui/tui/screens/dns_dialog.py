@@ -38,7 +38,7 @@ class DnsDialog(ActionDialog):
     DnsDialog #to-row { margin-top: 0; }
     DnsDialog #to-note { height: 1; color: $foreground 60%; }
     DnsDialog #to-row #ttl { width: 8; }
-    DnsDialog #to-row #ttl-label { margin-left: 2; }
+    DnsDialog #to-row #ttl-label { margin: 0 1 0 2; }
     """
 
     def __init__(self, pair: PairConfig, snap: PairSnapshot, answer: DnsAnswer | None,
@@ -62,8 +62,8 @@ class DnsDialog(ActionDialog):
             yield Label("TTL (s):", id="ttl-label")
             yield Input(value=str(self.dns.ttl), id="ttl", compact=True, restrict=r"[0-9]*",
                         max_length=5, select_on_focus=False)
-        yield Static(f"Ctrl+O: the other appliance · Tab to type an address or a TTL "
-                     f"(dns.ttl: {self.dns.ttl} s)", id="to-note", markup=False)
+        yield Static("Ctrl+O: the other appliance · Tab: type an address, or a TTL",
+                     id="to-note", markup=False)
 
     def first_plan(self) -> None:
         self.query_one("#box").border_title = f"DNS · {self.dns.name} {self.dns.type}"
