@@ -207,8 +207,8 @@ def backup_text(view: ApplianceView) -> str:
     if not health.backups:
         return "no backup jobs"
     job = health.backups[0]
-    when = job.at.strftime("%m-%d %H:%M") if job.at else "?"
-    return f"{job.text[:24]} @ {when}"
+    text = job.text if len(job.text) <= 24 else job.text[:23] + "…"  # the banner has it whole
+    return f"{text} @ {job.at:%m-%d %H:%M}" if job.at else text
 
 
 def status_table(config: Config, snaps: dict[str, PairSnapshot]) -> str:

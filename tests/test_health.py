@@ -60,3 +60,21 @@ def test_numbers_that_are_not_figures():
     assert to_number(float("inf")) is None and to_number(float("nan")) is None
     assert to_number(10 ** 400) is None and to_number("1e999") is None
     assert parse_health({"cpu_used_percent": 10 ** 400, "version": "x"}).cpu_percent is None
+
+
+def test_the_card_backup_text_is_short_and_never_says_at_question_mark():
+    from datetime import datetime
+
+    from d42tui.appliance import PollResult
+    from d42tui.health import BackupJobStatus, Health
+    from d42tui.pair import ApplianceView
+    from d42tui.report import backup_text
+
+    def text(status: str, at) -> str:
+        job = BackupJobStatus(job_name="nightly", text=status, at=at, level="warning")
+        good = PollResult("d42-a", 0.0, 0.01, Health(backups=(job,)), None)
+        return backup_text(ApplianceView(name="d42-a", last=good, last_good=good))
+
+    long = "Backup not run since last reboot. Please check."
+    assert text(long, None) == "Backup not run since la…"
+    assert text("good", datetime(2026, 11, 26, 12, 0)) == "good @ 11-26 12:00"
