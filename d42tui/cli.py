@@ -91,10 +91,41 @@ def cmd_check(args: argparse.Namespace) -> int:
         # A monitoring plugin must not page CRITICAL for its own broken config.
         print(f"D42 PAIR UNKNOWN - config: {exc.lines[0]}")
         return 3
-    snaps = asyncio.run(poll_all_once(config))
-    code, line = check_line(config, snaps, watched_automation(config, time.time()))
+    snaps, answers = asyncio.run(_check_round(config))
+    code, line = check_line(config, snaps, watched_automation(config, time.time()),
+                            dns_problems(config, snaps, answers))
     print(line)
     return code
+
+
+async def _check_round(config: Config):
+    """One poll of every appliance and, for pairs with a `dns:` section, one question to
+    the authoritative servers, at the same time."""
+    with_dns = [p for p in config.pairs if p.dns is not None]
+    if not with_dns:
+        return await poll_all_once(config), {}
+    from .dns import query
+
+    snaps, *answers = await asyncio.gather(poll_all_once(config),
+                                           *(query(p.dns) for p in with_dns))
+    return snaps, {p.name: a for p, a in zip(with_dns, answers, strict=True)}
+
+
+def dns_problems(config: Config, snaps, answers) -> dict[str, str]:
+    """pair -> what is wrong with its service name (the board's DNS warning), if anything."""
+    from .dns import dns_mismatch
+    from .pair import effective_production
+
+    out = {}
+    for pair in config.pairs:
+        snap, answer = snaps.get(pair.name), answers.get(pair.name)
+        if pair.dns is None or snap is None or answer is None:
+            continue
+        production = effective_production(snap.desired_production, snap.modes)
+        problem = dns_mismatch(pair.dns, answer, production)
+        if problem:
+            out[pair.name] = problem
+    return out
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

@@ -272,13 +272,16 @@ def perfdata(pair: PairConfig, snap: PairSnapshot) -> list[str]:
 
 
 def check_line(config: Config, snaps: dict[str, PairSnapshot],
-               automation: Mapping[str, AutomationState] | None = None) -> tuple[int, str]:
+               automation: Mapping[str, AutomationState] | None = None,
+               dns: Mapping[str, str] | None = None) -> tuple[int, str]:
     """One monitoring-plugin status line and its exit code, worst pair first.
 
     `automation` holds the watch-mode state of the pairs watch mode is used for
     (`watched_automation`): anything but ARMED there (the watcher stopped or died, paused,
     isolated, acting) is at least a WARNING: the automatic failover the team counts on
-    is not standing by."""
+    is not standing by. `dns` holds the DNS warning of pairs whose service name is wrong:
+    pointing at a standby, at nothing or at no appliance of the pair is CRITICAL (clients
+    do not reach production), not being able to tell is a WARNING."""
     order = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
     parts, perf, worst = [], [], "ok"
     for pair in config.pairs:
@@ -290,6 +293,11 @@ def check_line(config: Config, snaps: dict[str, PairSnapshot],
         unarmed = state is not None and state.kind != "ARMED"
         if unarmed and order[level] < order["warning"]:
             level = "warning"
+        dns_problem = (dns or {}).get(pair.name)
+        if dns_problem:
+            dns_level = "critical" if dns_problem.startswith("DNS MISMATCH") else "warning"
+            if order[dns_level] > order[level]:
+                level = dns_level
         if order[level] > order[worst]:
             worst = level
         summary = ", ".join(f"{a.name} {snap.modes[a.name].mode} "
@@ -299,6 +307,7 @@ def check_line(config: Config, snaps: dict[str, PairSnapshot],
                             for a in pair.appliances)
         text = snap.verdict.headline if snap.verdict.reasons else snap.verdict.verdict.value
         parts.append(f"{pair.name} {text} ({summary})"
+                     + (f" · {dns_problem}" if dns_problem else "")
                      + (f" · automation {state.text}" if unarmed and state else ""))
         perf.extend(perfdata(pair, snap))
     code, word = NAGIOS[worst]

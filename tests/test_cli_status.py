@@ -109,3 +109,22 @@ def test_fingerprint_command_prints_the_pin(sim):
 def test_fingerprint_of_nothing_is_a_clear_error():
     out = d42tui("fingerprint", "https://127.0.0.1:1", "--timeout", "1")
     assert out.returncode == 1 and "refused" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_check_levels_for_each_kind_of_dns_problem(sim, tmp_path):
+    import asyncio
+
+    from d42tui.cli import oneshot_config, poll_all_once
+    from d42tui.report import check_line
+
+    from .conftest import load_sim_config
+
+    config = oneshot_config(load_sim_config(sim, tmp_path))
+    snaps = asyncio.run(poll_all_once(config))
+    assert check_line(config, snaps)[0] == 0
+    for problem, code in (("DNS MISMATCH: d42 A points at d42-b (10.0.0.2), not production", 2),
+                          ("DNS UNKNOWN: cannot tell where d42 A points: timeout", 1),
+                          ("DNS: ns2: no answer; the servers that answered point at production",
+                           1)):
+        got, line = check_line(config, snaps, dns={"main": problem})
+        assert got == code and f"· {problem}" in line, line

@@ -75,6 +75,20 @@ def test_dns_set_and_show_mismatch(sim, named, tmp_path):
     assert '"action": "dns-set"' in audit and named.secret not in audit
 
 
+def test_check_pages_when_the_service_name_does_not_reach_production(sim, named, tmp_path):
+    cfg = config_with_dns(sim, named, tmp_path)
+    out = d42tui("check", "--config", cfg, env=env(tmp_path))
+    assert out.returncode == 0 and "DNS" not in out.stdout.split(" | ")[0], out.stdout
+    named.set_record(B)  # behind the console's back: clients now reach the standby
+    out = d42tui("check", "--config", cfg, env=env(tmp_path))
+    assert out.returncode == 2, out.stdout
+    line = out.stdout.split(" | ")[0]
+    assert line.startswith("D42 PAIR CRITICAL - main HEALTHY ")
+    assert f"· DNS MISMATCH: {named.fqdn()} A points at d42-b ({B}), not production" in line
+    named.set_record(A)
+    assert d42tui("check", "--config", cfg, env=env(tmp_path)).returncode == 0
+
+
 def test_dns_set_with_a_ttl_for_this_switch(sim, named, tmp_path):
     cfg = config_with_dns(sim, named, tmp_path)
     out = d42tui("dns", "set", "--to", "d42-b", "--ttl", "0", "--yes", "--config", cfg,
