@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.tui.ptyterm import PtyProgram  # noqa: E402
 
-MARKERS = (b"HEALTHY", b"next restore", b"palette")
+MARKERS = (b"HEALTHY", b"next backup", b"palette")
 SETTLE = 0.5  # the rest of the first frame after the markers
 DEFERRED = 4.5  # then start-up work the console defers past its first paint
 

@@ -34,7 +34,7 @@ class Minimal(App):
 Minimal().run()
 '''
 
-DEMO_MARKERS = (b"HEALTHY", b"next restore", b"palette")
+DEMO_MARKERS = (b"HEALTHY", b"next backup", b"palette")
 MINIMAL_MARKERS = (b"minimal board painted",)
 
 
