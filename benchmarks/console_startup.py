@@ -6,17 +6,21 @@ Both run in an 80x24 pseudo-terminal; "painted" means the markers have been writ
 ≤ 1.5. d42tui is byte-compiled first, as `pip install` leaves it: with
 PYTHONDONTWRITEBYTECODE set (as on our CI machines) an editable checkout would otherwise
 compile every module from source on each start while Textual's come precompiled.
-Usage: python3 benchmarks/console_startup.py [--runs 7]; --smoke for CI (2 runs).
+Usage: python3 benchmarks/console_startup.py [--runs 7]; --smoke for CI (2 runs);
+--imports adds one run of each under `python -X importtime`, import cost by package
+(importtime itself inflates the figures by about a third; compare them with each other).
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import re
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -50,10 +54,39 @@ def time_to_paint(argv: list[str], markers: tuple[bytes, ...], timeout: float = 
         program.close()
 
 
+IMPORT_LINE = re.compile(rb"import time:\s+(\d+) \|\s+\d+ \| *([\w.]+)")
+
+
+def import_costs(argv: list[str], markers: tuple[bytes, ...]) -> Counter[str]:
+    """Self import time (ms) per top-level package, from `-X importtime` on the terminal."""
+    program = PtyProgram([argv[0], "-X", "importtime", *argv[1:]],
+                         env={"D42TUI_STATE_DIR": tempfile.mkdtemp()})
+    try:
+        for marker in markers:
+            if not program.read(30, until=marker):
+                raise SystemExit(f"{argv}: {marker!r} never painted")
+    finally:
+        program.close()
+    costs: Counter[str] = Counter()
+    for micros, module in IMPORT_LINE.findall(bytes(program.output)):
+        costs[module.decode().split(".")[0]] += int(micros) / 1000
+    return costs
+
+
+def print_import_costs(minimal: Path) -> None:
+    demo = import_costs([sys.executable, "-m", "d42tui", "--demo"], DEMO_MARKERS)
+    base = import_costs([sys.executable, str(minimal)], MINIMAL_MARKERS)
+    print(f"imports (self time under -X importtime): d42tui --demo {sum(demo.values()):.0f} ms, "
+          f"minimal app {sum(base.values()):.0f} ms; by package, demo (minimal):")
+    for package, ms in demo.most_common(14):
+        print(f"  {package:<22} {ms:6.1f} ms ({base.get(package, 0.0):5.1f})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--smoke", action="store_true", help="2 runs (CI)")
+    parser.add_argument("--imports", action="store_true", help="import cost by package")
     args = parser.parse_args()
     runs = 2 if args.smoke else args.runs
     compileall.compile_dir(str(ROOT / "d42tui"), quiet=1)
@@ -66,6 +99,8 @@ def main() -> int:
             minimal_times.append(time_to_paint([sys.executable, str(minimal)], MINIMAL_MARKERS))
             demo_times.append(time_to_paint([sys.executable, "-m", "d42tui", "--demo"],
                                             DEMO_MARKERS))
+        if args.imports:
+            print_import_costs(minimal)
     demo, base = statistics.median(demo_times), statistics.median(minimal_times)
     print(f"minimal Textual app, first paint:       {base * 1000:6.0f} ms (median of {runs})")
     print(f"d42tui --demo, first full board:        {demo * 1000:6.0f} ms (median of {runs})")
