@@ -7,6 +7,8 @@ only here and under `d42tui/tui/`, so the headless commands never pay for it.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -55,29 +57,58 @@ def _run_demo(args: argparse.Namespace) -> int:
     another core) while this one loads the console, then hands over the config it wrote."""
     from .simulator.process import SimulatorProcess, SimulatorStartError
 
-    with tempfile.TemporaryDirectory(prefix="d42tui-demo-") as tmp, \
-            SimulatorProcess(Path(tmp)) as sim:
-        themes, problems = _themes(args.theme)
-        from .config import load_config
-        from .poller import Poller
-        from .state import StateStore
-        from .tui.app import DemoConsoleApp
-        from .tui.demo import SimulatorDemo
-        from .tui.signals import leave_after_hang_up, terminal_may_vanish
+    signalled: list[int] = []
 
-        try:
-            config = load_config(sim.wait_ready()).config
-        except SimulatorStartError as exc:
-            print(f"d42tui --demo: the simulator did not start: {exc}", file=sys.stderr)
-            return 1
-        # The demo keeps its roles to itself: never the operator's real state file.
-        store = StateStore(Path(tmp) / "state")
-        appliances = [a.name for pair in config.pairs for a in pair.appliances]
-        app = DemoConsoleApp(config, poller=Poller(config, store), store=store,
-                             demo=SimulatorDemo(appliances, sim.set_fault),
-                             read_only=args.read_only, theme=args.theme, themes=themes,
-                             theme_problems=problems)
-        with terminal_may_vanish():
-            app.run(mouse=args.mouse)
+    def unwind(signum: int, frame: object) -> None:
+        signalled.append(signum)
+        raise SystemExit(128 + signum)
+
+    # Outside the running app (while it starts, and while it cleans up after itself) SIGTERM
+    # and SIGHUP unwind like an exception, so the demo's files and simulator go with it;
+    # while the app runs, its own handlers (tui/signals.py) take over.
+    previous = {s: signal.signal(s, unwind) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with tempfile.TemporaryDirectory(prefix="d42tui-demo-") as tmp, \
+                SimulatorProcess(Path(tmp)) as sim:
+            themes, problems = _themes(args.theme)
+            from .config import load_config
+            from .poller import Poller
+            from .state import StateStore
+            from .tui.app import DemoConsoleApp
+            from .tui.demo import SimulatorDemo
+            from .tui.signals import leave_after_hang_up, terminal_may_vanish
+
+            try:
+                config = load_config(sim.wait_ready()).config
+            except SimulatorStartError as exc:
+                print(f"d42tui --demo: the simulator did not start: {exc}", file=sys.stderr)
+                return 1
+            # The demo keeps its roles to itself: never the operator's real state file.
+            store = StateStore(Path(tmp) / "state")
+            appliances = [a.name for pair in config.pairs for a in pair.appliances]
+            app = DemoConsoleApp(config, poller=Poller(config, store), store=store,
+                                 demo=SimulatorDemo(appliances, sim.set_fault),
+                                 read_only=args.read_only, theme=args.theme, themes=themes,
+                                 theme_problems=problems)
+            with terminal_may_vanish():
+                app.run(mouse=args.mouse)
+            for s in previous:  # asyncio put the defaults back when Textual's loop closed
+                signal.signal(s, unwind)
+    except SystemExit:
+        if signalled:  # cleaned up; Textual may have left an input thread: do not wait for it
+            _leave(128 + signalled[0])
+        raise
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     leave_after_hang_up(app, app.return_code or 0)  # the demo's files and simulator are gone
     return app.return_code or 0
+
+
+def _leave(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

@@ -139,3 +139,23 @@ def test_a_refused_demo_start_leaves_no_simulator_behind(tmp_path):
         program.close()
     assert not _alive_mentioning(f"--config-out {tmp_path}")
     assert not list(tmp_path.glob("d42tui-demo-*"))
+
+
+def test_sigterm_while_the_demo_starts_still_cleans_up(tmp_path):
+    program = _demo(tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while not _alive_mentioning(f"--config-out {tmp_path}"):
+            assert time.monotonic() < deadline, "the simulator never started"
+            time.sleep(0.005)
+        os.kill(program.proc.pid, signal.SIGTERM)  # before the console has painted anything
+        assert program.proc.wait(10) == 128 + signal.SIGTERM
+        program.read(0.3)
+        assert b"HEALTHY" not in program.output and b"Traceback" not in program.output
+    finally:
+        program.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive_mentioning(f"--config-out {tmp_path}"):
+        time.sleep(0.1)
+    assert not _alive_mentioning(f"--config-out {tmp_path}")
+    assert not list(tmp_path.glob("d42tui-demo-*")), "the demo left its temporary files"
