@@ -7,7 +7,6 @@ only here and under `d42tui/tui/`, so the headless commands never pay for it.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import tempfile
@@ -96,7 +95,9 @@ def _run_demo(args: argparse.Namespace) -> int:
                 signal.signal(s, unwind)
     except SystemExit:
         if signalled:  # cleaned up; Textual may have left an input thread: do not wait for it
-            _leave(128 + signalled[0])
+            from .finishing import exit_now
+
+            exit_now(128 + signalled[0])
         raise
     finally:
         for s, handler in previous.items():
@@ -104,11 +105,3 @@ def _run_demo(args: argparse.Namespace) -> int:
     leave_after_hang_up(app, app.return_code or 0)  # the demo's files and simulator are gone
     return app.return_code or 0
 
-
-def _leave(code: int) -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)

@@ -78,3 +78,14 @@ def detach_terminal() -> None:
         except OSError:
             pass
     os.close(null)
+
+
+def exit_now(code: int) -> None:
+    """Flush what can be flushed and end the process without waiting for other threads
+    (a library thread left on a dead terminal must not keep the process alive)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

@@ -19,7 +19,7 @@ from d42tui.config import load_config
 from d42tui.pair import Reachability, Verdict
 from d42tui.simulator.process import SimulatorProcess, SimulatorStartError
 
-from .tui.ptyterm import ROOT, PtyProgram
+from .tui.ptyterm import ROOT, PtyProgram, wait_gone
 
 
 def _alive_mentioning(text: str) -> list[int]:
@@ -38,18 +38,13 @@ def _alive_mentioning(text: str) -> list[int]:
     return found
 
 
-def _gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists():
-            return True
-        try:
-            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                return True
-        except OSError:
-            return True
-        time.sleep(0.05)
-    return False
+def _assert_nothing_left(tmp_path: Path) -> None:
+    """No simulator of this test's demo still runs, and its temporary directory is gone."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive_mentioning(f"--config-out {tmp_path}"):
+        time.sleep(0.1)
+    assert not _alive_mentioning(f"--config-out {tmp_path}")
+    assert not list(tmp_path.glob("d42tui-demo-*")), "the demo left its temporary files"
 
 
 def _poll(config):
@@ -70,7 +65,7 @@ def test_the_process_serves_the_config_it_wrote_and_takes_faults(tmp_path):
         assert snap.views["d42-b"].reachability is Reachability.UP
         with pytest.raises(ValueError):
             sim.set_fault("d42-a", "no-such-fault")
-    assert _gone(pid)
+    assert wait_gone(pid)
     assert sim.pid is None
 
 
@@ -87,10 +82,10 @@ def test_the_simulator_stops_when_its_owner_is_killed(tmp_path):
         """)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         child = int(owner.stdout.readline())
-        assert not _gone(child, timeout=0.3)
+        assert not wait_gone(child, timeout=0.3)
         owner.kill()  # SIGKILL: no cleanup code runs in the owner
         owner.wait(5)
-        assert _gone(child), "the simulator outlived the console that owned it"
+        assert wait_gone(child), "the simulator outlived the console that owned it"
     finally:
         owner.kill()
         owner.wait(5)
@@ -122,11 +117,7 @@ def test_sigterm_quits_the_demo_cleanly_and_stops_its_simulator(tmp_path):
         assert b"\x1b[?1049l" in program.output  # the terminal's normal screen is back
     finally:
         program.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive_mentioning(f"--config-out {tmp_path}"):
-        time.sleep(0.1)
-    assert not _alive_mentioning(f"--config-out {tmp_path}")
-    assert not list(tmp_path.glob("d42tui-demo-*")), "the demo left its temporary files"
+    _assert_nothing_left(tmp_path)
 
 
 def test_a_refused_demo_start_leaves_no_simulator_behind(tmp_path):
@@ -137,8 +128,7 @@ def test_a_refused_demo_start_leaves_no_simulator_behind(tmp_path):
         assert b"no theme named 'no-such-theme'" in program.output
     finally:
         program.close()
-    assert not _alive_mentioning(f"--config-out {tmp_path}")
-    assert not list(tmp_path.glob("d42tui-demo-*"))
+    _assert_nothing_left(tmp_path)
 
 
 def test_sigterm_while_the_demo_starts_still_cleans_up(tmp_path):
@@ -154,8 +144,4 @@ def test_sigterm_while_the_demo_starts_still_cleans_up(tmp_path):
         assert b"HEALTHY" not in program.output and b"Traceback" not in program.output
     finally:
         program.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive_mentioning(f"--config-out {tmp_path}"):
-        time.sleep(0.1)
-    assert not _alive_mentioning(f"--config-out {tmp_path}")
-    assert not list(tmp_path.glob("d42tui-demo-*")), "the demo left its temporary files"
+    _assert_nothing_left(tmp_path)

@@ -3,9 +3,7 @@
 The CLI and the TUI use only these names; the modules behind them are the machinery.
 """
 
-import importlib
-from typing import Any
-
+from .._lazy import lazy_attributes
 from .config import (
     CommandBackend,
     DnsConfig,
@@ -29,13 +27,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

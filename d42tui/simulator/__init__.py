@@ -7,8 +7,7 @@ The names below load on first use: `d42tui --demo` imports `simulator.process` t
 the simulator in its own process and must not pay for certificates and servers here.
 """
 
-import importlib
-from typing import Any
+from .._lazy import lazy_attributes
 
 _LAZY = {
     "FAULT_KINDS": "appliance", "SimRequest": "appliance",
@@ -17,13 +16,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

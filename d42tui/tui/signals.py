@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..finishing import exit_now
 from .timeline_events import console_event
 
 if TYPE_CHECKING:
@@ -116,14 +117,8 @@ def leave_after_hang_up(app: ConsoleApp, code: int) -> None:
     """After `App.run` returned: a hung-up terminal also sent SIGCONT, on which Textual
     resumes its application mode and starts a second input thread that nothing stops;
     that thread would keep the process alive for ever. Leave without waiting for it."""
-    if not app.signal_exits.hung_up:
-        return
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
+    if app.signal_exits.hung_up:
+        exit_now(code)
 
 
 @contextmanager

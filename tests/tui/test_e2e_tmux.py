@@ -8,14 +8,13 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from d42tui.audit import JsonlLog
 
 from ..conftest import write_sim_config
-from .ptyterm import ROOT
+from .ptyterm import ROOT, wait_gone
 
 
 def _tmux() -> str:
@@ -87,10 +86,7 @@ def test_a_dropped_session_finishes_the_failover_in_flight(sim, tmp_path):
         session.wait("polling both appliances again", timeout=5)
     finally:
         session.hang_up()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        time.sleep(0.1)
-    assert not Path(f"/proc/{pid}").exists(), "the console did not exit after the hang-up"
+    assert wait_gone(pid, 20), "the console did not exit after the hang-up"
     truth = sim.truth()["appliances"]
     assert truth["d42-b"]["mode"] == "production" and truth["d42-a"]["mode"] == "standby"
     records = list(JsonlLog(tmp_path / "state" / "audit.jsonl").records())
@@ -141,10 +137,7 @@ def test_a_dropped_session_never_confirms_an_open_dialog(sim, tmp_path):
         time.sleep(0.3)
     finally:
         session.hang_up()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        time.sleep(0.1)
-    assert not Path(f"/proc/{pid}").exists(), "the console did not exit after the hang-up"
+    assert wait_gone(pid, 10), "the console did not exit after the hang-up"
     assert not [r for r in sim.requests() if r.method == "POST"]
     truth = sim.truth()["appliances"]
     assert truth["d42-a"]["mode"] == "production" and truth["d42-b"]["mode"] == "standby"
@@ -159,8 +152,5 @@ def test_a_dropped_demo_session_leaves_nothing_behind(tmp_path):
         pid = session.pane_pid()
     finally:
         session.hang_up()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        time.sleep(0.1)
-    assert not Path(f"/proc/{pid}").exists(), "the demo outlived its terminal"
+    assert wait_gone(pid, 15), "the demo outlived its terminal"
     assert not list(temp.iterdir()), "the demo left its temporary files (and passwords)"
