@@ -62,6 +62,9 @@ def _run_demo(args: argparse.Namespace) -> int:
         signalled.append(signum)
         raise SystemExit(128 + signum)
 
+    def remember(signum: int, frame: object) -> None:
+        signalled.append(signum)
+
     # Outside the running app (while it starts, and while it cleans up after itself) SIGTERM
     # and SIGHUP unwind like an exception, so the demo's files and simulator go with it;
     # while the app runs, its own handlers (tui/signals.py) take over.
@@ -91,17 +94,25 @@ def _run_demo(args: argparse.Namespace) -> int:
                                  theme_problems=problems)
             with terminal_may_vanish():
                 app.run(mouse=args.mouse)
-            for s in previous:  # asyncio put the defaults back when Textual's loop closed
-                signal.signal(s, unwind)
+            # Cleaning up from here. A signal now (a hang-up right after `q`) is noted, not
+            # raised into the middle of removing the files (asyncio put the defaults back
+            # when Textual's loop closed), and the SIGCONT handler Textual's driver leaves
+            # behind must not resume a finished app.
+            signal.signal(signal.SIGCONT, signal.SIG_DFL)
+            for s in previous:
+                signal.signal(s, remember)
     except SystemExit:
-        if signalled:  # cleaned up; Textual may have left an input thread: do not wait for it
-            from .finishing import exit_now
-
-            exit_now(128 + signalled[0])
-        raise
+        if not signalled:
+            raise
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    leave_after_hang_up(app, app.return_code or 0)  # the demo's files and simulator are gone
+    # The demo's files and simulator are gone. After a signal, leave without waiting for an
+    # input thread Textual may have left behind.
+    if signalled:
+        from .finishing import exit_now
+
+        exit_now(128 + signalled[0])
+    leave_after_hang_up(app, app.return_code or 0)
     return app.return_code or 0
 
