@@ -82,7 +82,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .report import check_line, watched_automation
+    from .report import check_line, dns_problems, watched_automation
 
     try:
         loaded = _load(args.config)
@@ -109,23 +109,6 @@ async def _check_round(config: Config):
     snaps, *answers = await asyncio.gather(poll_all_once(config),
                                            *(query(p.dns) for p in with_dns))
     return snaps, {p.name: a for p, a in zip(with_dns, answers, strict=True)}
-
-
-def dns_problems(config: Config, snaps, answers) -> dict[str, str]:
-    """pair -> what is wrong with its service name (the board's DNS warning), if anything."""
-    from .dns import dns_mismatch
-    from .pair import effective_production
-
-    out = {}
-    for pair in config.pairs:
-        snap, answer = snaps.get(pair.name), answers.get(pair.name)
-        if pair.dns is None or snap is None or answer is None:
-            continue
-        production = effective_production(snap.desired_production, snap.modes)
-        problem = dns_mismatch(pair.dns, answer, production)
-        if problem:
-            out[pair.name] = problem
-    return out
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

@@ -69,15 +69,24 @@ class Finishing:
                   "left half switched (press Ctrl-C again to abandon it)")
 
 
-def detach_terminal() -> None:
-    """The terminal hung up: output goes to /dev/null, input reads end of file."""
+def detach_terminal(quiet_stdin: bool = False) -> int | None:
+    """The terminal hung up: output goes to /dev/null. Input reads end of file, or with
+    `quiet_stdin` comes from a pipe that stays silent until the returned write end is
+    closed (a reader thread blocked on it then sees end of file)."""
     null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
+    keeper = None
+    source = null
+    if quiet_stdin:
+        source, keeper = os.pipe()
+    for fd, target in ((0, source), (1, null), (2, null)):
         try:
-            os.dup2(null, fd)
+            os.dup2(target, fd)
         except OSError:
             pass
     os.close(null)
+    if source != null:
+        os.close(source)
+    return keeper
 
 
 def exit_now(code: int) -> None:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from .appliance import Failure
 from .config import ApplianceConfig, Config, PairConfig
-from .pair import ApplianceView, AssertedMode, PairSnapshot, Reachability
+from .pair import ApplianceView, AssertedMode, PairSnapshot, Reachability, effective_production
 
 if TYPE_CHECKING:
+    from .dns import DnsAnswer
     from .watch.status import AutomationState
 
 SCHEMA_VERSION = 1
@@ -175,6 +176,23 @@ def watched_automation(config: Config, now: float) -> dict[str, AutomationState]
             state = automation_of(config, pair, now)
             if state.kind != "OFF" or state.heartbeat_at is not None or state.pause is not None:
                 out[pair.name] = state
+    return out
+
+
+def dns_problems(config: Config, snaps: dict[str, PairSnapshot],
+                 answers: Mapping[str, DnsAnswer]) -> dict[str, str]:
+    """pair -> what is wrong with its service name (the board's DNS warning), if anything."""
+    from .dns import dns_mismatch
+
+    out = {}
+    for pair in config.pairs:
+        snap, answer = snaps.get(pair.name), answers.get(pair.name)
+        if pair.dns is None or snap is None or answer is None:
+            continue
+        production = effective_production(snap.desired_production, snap.modes)
+        problem = dns_mismatch(pair.dns, answer, production)
+        if problem:
+            out[pair.name] = problem
     return out
 
 

@@ -77,8 +77,10 @@ class SimulatorProcess:
                     code = self._proc.wait(5)
                     raise SimulatorStartError(f"it exited with status {code}{self._log_tail()}")
                 seen += chunk
-        if seen.split(b"\n", 1)[0].strip() != b"ready":
+        word, _, url = seen.split(b"\n", 1)[0].strip().partition(b" ")
+        if word != b"ready" or not url.startswith(b"http://127.0.0.1:"):
             raise SimulatorStartError(f"unexpected output {seen[:80]!r}{self._log_tail()}")
+        self._control_url = url.decode()
         return self.config_path
 
     def _log_tail(self) -> str:
@@ -94,16 +96,9 @@ class SimulatorProcess:
         if self._client is None:
             from .control import ControlClient
 
-            self._client = ControlClient(self._control())
+            assert self._control_url is not None, "wait_ready() first"
+            self._client = ControlClient(self._control_url)
         return self._client.set_fault(appliance, kind, ms)
-
-    def _control(self) -> str:
-        if self._control_url is None:
-            import yaml
-
-            document = yaml.safe_load(self.config_path.read_text())
-            self._control_url = document["simulator"]["control_url"]
-        return self._control_url
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._client is not None:

@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "(default: <state dir>/simulated-pair.yaml)")
     parser.add_argument("--stop-on-eof", action="store_true",
                         help="for a parent process that owns the simulator: print one line "
-                             "'ready' once the config is written, and stop when standard "
+                             "'ready CONTROL_URL' once the config is written, and stop when standard "
                              "input closes (so it never outlives its parent)")
     args = parser.parse_args(argv)
     if not 1 <= args.pairs <= MAX_PAIRS:
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         if args.stop_on_eof:
             threading.Thread(target=_stop_at_eof, args=(stopping,), daemon=True).start()
-            print("ready", flush=True)
+            print(f"ready {sim.control_url}", flush=True)
         else:
             print(_describe(sim, written), flush=True)
         while not stopping.wait(0.5):

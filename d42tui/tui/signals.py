@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..finishing import exit_now
+from ..finishing import detach_terminal, exit_now
 from .timeline_events import console_event
 
 if TYPE_CHECKING:
@@ -80,15 +80,7 @@ class SignalExits:
         """The terminal is gone: writes to it would fail (and stall Textual's writer), and
         reads would spin. Stdin becomes a pipe that stays quiet until `_exit` closes it."""
         self.hung_up = True
-        null = os.open(os.devnull, os.O_WRONLY)
-        quiet, self._stdin_keeper = os.pipe()  # never readable, never at EOF
-        for fd, source in ((0, quiet), (1, null), (2, null)):
-            try:
-                os.dup2(source, fd)
-            except OSError:
-                pass
-        os.close(null)
-        os.close(quiet)
+        self._stdin_keeper = detach_terminal(quiet_stdin=True)
 
 
 class _SurvivingStream:
