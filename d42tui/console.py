@@ -7,10 +7,15 @@ only here and under `d42tui/tui/`, so the headless commands never pay for it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .tui.app import DemoConsoleApp
 
 
 def _themes(wanted: str | None):
@@ -57,9 +62,17 @@ def _run_demo(args: argparse.Namespace) -> int:
     from .simulator.process import SimulatorProcess, SimulatorStartError
 
     signalled: list[int] = []
+    running: list[DemoConsoleApp] = []
 
     def unwind(signum: int, frame: object) -> None:
         signalled.append(signum)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise SystemExit(128 + signum) from None
+        if running:  # the app's loop, before it took the signals over: the app quits
+            loop.call_soon_threadsafe(running[0].signal_exits.received, signum)
+            return
         raise SystemExit(128 + signum)
 
     def remember(signum: int, frame: object) -> None:
@@ -92,8 +105,10 @@ def _run_demo(args: argparse.Namespace) -> int:
                                  demo=SimulatorDemo(appliances, sim.set_fault),
                                  read_only=args.read_only, theme=args.theme, themes=themes,
                                  theme_problems=problems)
+            running.append(app)
             with terminal_may_vanish():
                 app.run(mouse=args.mouse)
+            running.clear()
             # Cleaning up from here. A signal now (a hang-up right after `q`) is noted, not
             # raised into the middle of removing the files (asyncio put the defaults back
             # when Textual's loop closed), and the SIGCONT handler Textual's driver leaves
