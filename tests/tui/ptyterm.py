@@ -68,8 +68,30 @@ class PtyProgram:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the process so far (all its threads), from /proc."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _cpu(_stat(self.proc.pid))
+
+    def tree_cpu_seconds(self) -> float:
+        """CPU so far of the process and its live children (the demo's simulator runs in
+        a session of its own, so children are found by parent, not by session)."""
+        total, parents = 0.0, {self.proc.pid}
+        for pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()):
+            try:
+                fields = _stat(pid)
+            except OSError:
+                continue
+            if pid in parents or int(fields[1]) in parents:
+                parents.add(pid)
+                total += _cpu(fields)
+        return total
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name: [state, ppid, pgrp, ...]."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_gone(pid: int, timeout: float = 10.0) -> bool:
