@@ -182,18 +182,35 @@ def watched_automation(config: Config, now: float) -> dict[str, AutomationState]
 def dns_problems(config: Config, snaps: dict[str, PairSnapshot],
                  answers: Mapping[str, DnsAnswer]) -> dict[str, str]:
     """pair -> what is wrong with its service name (the board's DNS warning), if anything."""
-    from .dns import dns_mismatch
-
     out = {}
     for pair in config.pairs:
-        snap, answer = snaps.get(pair.name), answers.get(pair.name)
-        if pair.dns is None or snap is None or answer is None:
-            continue
-        production = effective_production(snap.desired_production, snap.modes)
-        problem = dns_mismatch(pair.dns, answer, production)
+        problem = pair_dns_problem(pair, snaps.get(pair.name), answers.get(pair.name))
         if problem:
             out[pair.name] = problem
     return out
+
+
+def pair_dns_problem(pair: PairConfig, snap: PairSnapshot | None,
+                     answer: DnsAnswer | None) -> str | None:
+    """What is wrong with the pair's service name, once both a poll and an answer are in."""
+    if pair.dns is None or snap is None or answer is None:
+        return None
+    from .dns import dns_mismatch
+
+    production = effective_production(snap.desired_production, snap.modes)
+    return dns_mismatch(pair.dns, answer, production)
+
+
+def dns_level(problem: str) -> str:
+    """Pointing at a standby, at nothing or at no appliance of the pair is critical (clients
+    do not reach production); not being able to tell, or a partial answer, is a warning."""
+    return "critical" if problem.startswith("DNS MISMATCH") else "warning"
+
+
+def dns_label(problem: str) -> str:
+    """The words a pair's headline carries for the problem: DNS MISMATCH, DNS UNKNOWN, ..."""
+    head = problem.partition(":")[0]
+    return head if head in ("DNS MISMATCH", "DNS UNKNOWN") else "DNS WARNING"
 
 
 def status_json(config: Config, snaps: dict[str, PairSnapshot], now: float) -> dict[str, Any]:
@@ -312,10 +329,8 @@ def check_line(config: Config, snaps: dict[str, PairSnapshot],
         if unarmed and order[level] < order["warning"]:
             level = "warning"
         dns_problem = (dns or {}).get(pair.name)
-        if dns_problem:
-            dns_level = "critical" if dns_problem.startswith("DNS MISMATCH") else "warning"
-            if order[dns_level] > order[level]:
-                level = dns_level
+        if dns_problem and order[dns_level(dns_problem)] > order[level]:
+            level = dns_level(dns_problem)
         if order[level] > order[worst]:
             worst = level
         summary = ", ".join(f"{a.name} {snap.modes[a.name].mode} "

@@ -31,6 +31,7 @@ from ..config import Config, PairConfig
 from ..durations import format_duration
 from ..pair import AssertedMode, PairSnapshot
 from ..poller import Poller
+from ..report import dns_label, dns_level, pair_dns_problem
 from ..state import StateStore
 from .actionkeys import ActionKeys
 from .boardtext import Line
@@ -152,6 +153,7 @@ class ConsoleApp(ActionKeys, App[int]):
         self.dns_watch = DnsWatch(self, config.pairs if poller is not None else [],
                                   self.show_dns)
         self.dns_follow: dict[str, tuple[str, float]] = {}  # pair -> (row text, until)
+        self.dns_problems: dict[str, str] = {}  # pair -> what is wrong with its service name
         self.recorder = EventRecorder(JsonlLog(events) if poller is not None else None)
         self.poller_error: str | None = None
         if themes is None:
@@ -233,12 +235,13 @@ class ConsoleApp(ActionKeys, App[int]):
         """Take a snapshot (from the poller, or from a test) and show it everywhere."""
         prev = self.snapshots.get(snap.pair)
         self.snapshots[snap.pair] = snap
+        dns_events = self._judge_dns(snap.pair)
         for screen in self.screen_stack:
             # a screen still being composed takes the app's snapshots when it mounts
             if isinstance(screen, PairView) and screen.is_mounted:
                 screen.show_snapshot(snap)
         events = snapshot_events(prev, snap)
-        self.add_events(events)
+        self.add_events(events + dns_events)
         for event in events:
             if event.kind == "verdict":  # for `d42tui audit export --markdown`
                 self.recorder.record({"pair": snap.pair, "verdict": snap.verdict.verdict.value,
@@ -283,10 +286,31 @@ class ConsoleApp(ActionKeys, App[int]):
     def show_dns(self, pair: str, answer: DnsAnswer) -> None:
         """A DNS answer (from the watch, or from a test) for every screen that shows it."""
         self.dns_watch.answers[pair] = answer
+        events = self._judge_dns(pair)
         for screen in self.screen_stack:
             show = getattr(screen, "show_dns", None)
             if show is not None:
                 show(pair, answer)
+        self.add_events(events)
+
+    def _judge_dns(self, pair: str) -> list[TimelineEvent]:
+        """Re-judge the pair's service name against its latest poll and DNS answer (kept in
+        `dns_problems` for the headlines); a timeline event when the judgement changes: a
+        name that goes wrong, comes right, or points somewhere else while wrong."""
+        config = self.config.pair(pair)
+        problem = pair_dns_problem(config, self.snapshots.get(pair),
+                                   self.dns_watch.answers.get(pair))
+        before = self.dns_problems.pop(pair, None)
+        if problem:
+            self.dns_problems[pair] = problem
+        label = dns_label(problem) if problem else None
+        if label == (dns_label(before) if before else None) and (
+                label != "DNS MISMATCH" or problem == before):
+            return []
+        if problem is None:
+            text = f"{pair}: DNS {config.dns.name if config.dns else ''} points at production again"
+            return [console_event(self.clock(), text, "ok", pair=pair)]
+        return [console_event(self.clock(), f"{pair}: {problem}", dns_level(problem), pair=pair)]
 
     def dns_switched(self, pair: str, ttl: int) -> None:
         """After a verified DNS switch: a countdown row until every client must follow."""

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from .. import schedule
 from ..config import ApplianceConfig, PairConfig
 from ..pair import ApplianceView, AssertedMode, PairSnapshot, PairVerdict, Reachability, Verdict
-from ..report import backup_text, mode_text, reach_text
+from ..report import backup_text, dns_label, dns_level, mode_text, reach_text
 
 Tone = str  # "", "ok", "warning", "critical", "dim", "strong"
 Span = tuple[str, Tone]
@@ -251,14 +251,34 @@ def verdict_tone(verdict: PairVerdict) -> Tone:
     return "unknown" if verdict.verdict is Verdict.UNKNOWN else verdict.level
 
 
-def banner_model(pair: PairConfig, snap: PairSnapshot | None) -> BannerModel:
+def headline(verdict: PairVerdict, dns_problem: str | None = None) -> tuple[Tone, str]:
+    """The pair's tone and headline: the verdict, and a wrong service name with it (the
+    appliances can be fine while clients go to the standby). A healthy pair whose name is
+    wrong is headed by the DNS problem alone: "✔ HEALTHY" must never sit above it."""
+    tone = verdict_tone(verdict)
+    words = verdict.verdict.value
+    if dns_problem:
+        level = dns_level(dns_problem)
+        if _TONE_RANK[level] > _TONE_RANK[tone]:
+            tone = level
+        words = dns_label(dns_problem) if verdict.verdict is Verdict.HEALTHY else \
+            f"{words} · {dns_label(dns_problem)}"
+    return tone, f"{VERDICT_GLYPH[tone]} {words}"
+
+
+_TONE_RANK = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
+
+
+def banner_model(pair: PairConfig, snap: PairSnapshot | None,
+                 dns_problem: str | None = None) -> BannerModel:
     if snap is None:
         return BannerModel("unknown", "? UNKNOWN", f"pair {pair.name}",
                            (("waiting for the first poll", "dim"),))
     verdict = snap.verdict
-    tone = verdict_tone(verdict)
-    headline = f"{VERDICT_GLYPH[tone]} {verdict.verdict.value}"
+    tone, head = headline(verdict, dns_problem)
     roles = [f"pair {pair.name}"]
+    if dns_problem and verdict.verdict is Verdict.HEALTHY:
+        roles.insert(0, "appliances HEALTHY")
     prods = [n for n in snap.order or snap.modes if snap.modes[n].mode == "production"]
     if len(prods) == 1:
         roles.append(f"production {prods[0]}")
@@ -266,7 +286,7 @@ def banner_model(pair: PairConfig, snap: PairSnapshot | None) -> BannerModel:
     reasons = tuple((f"· {r.text}", r.level) for r in verdict.reasons[:MAX_REASONS])
     if len(verdict.reasons) > MAX_REASONS:
         reasons += ((f"· and {len(verdict.reasons) - MAX_REASONS} more (see the timeline)", "dim"),)
-    return BannerModel(tone, headline, " · ".join(roles), reasons)
+    return BannerModel(tone, head, " · ".join(roles), reasons)
 
 
 @dataclass(frozen=True)
@@ -282,11 +302,12 @@ class PairRow:
     automation: str = "-"  # watch mode, short: ARMED 2/3, PAUSED, ACTING 1/3, ISOLATED, OFF
 
 
-def pair_row(pair: PairConfig, snap: PairSnapshot | None, automation: str = "-") -> PairRow:
+def pair_row(pair: PairConfig, snap: PairSnapshot | None, automation: str = "-",
+             dns_problem: str | None = None) -> PairRow:
     if snap is None:
         return PairRow(pair.name, "? UNKNOWN", "unknown", "-", "-", "waiting for the first poll",
                        automation)
-    tone = verdict_tone(snap.verdict)
+    tone, head = headline(snap.verdict, dns_problem)
     names = [a.name for a in pair.appliances]
 
     def who(role: str) -> str:
@@ -295,5 +316,7 @@ def pair_row(pair: PairConfig, snap: PairSnapshot | None, automation: str = "-")
         return ", ".join(out) or "-"
 
     summary = snap.verdict.reasons[0].text if snap.verdict.reasons else ""
-    return PairRow(pair.name, f"{VERDICT_GLYPH[tone]} {snap.verdict.verdict.value}", tone,
-                   who("production"), who("standby"), summary, automation)
+    if dns_problem and (not summary or _TONE_RANK[dns_level(dns_problem)] >= _TONE_RANK[
+            snap.verdict.reasons[0].level]):
+        summary = dns_problem
+    return PairRow(pair.name, head, tone, who("production"), who("standby"), summary, automation)

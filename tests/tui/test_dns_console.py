@@ -38,13 +38,18 @@ async def test_the_board_shows_the_record_then_the_mismatch_and_n_puts_it_right(
         await wait_for(pilot, lambda: f"{name} A {A} → d42-a, TTL 60" in dns_text(app),
                        what="the DNS line")
         assert "MISMATCH" not in dns_text(app)
-        assert f"DNS {name} A {A} → d42-a, TTL 60" in screen_text(app)
+        await wait_for(pilot, lambda: f"DNS {name} A {A} → d42-a, TTL 60" in screen_text(app),
+                       what="the DNS line painted")
 
         named.set_record(B)  # behind the console's back
         await wait_for(pilot, lambda: "DNS MISMATCH" in dns_text(app), what="the mismatch")
         assert f"points at d42-b ({B}), not production; production is d42-a ({A})" in \
             dns_text(app)
-        assert "▲ DNS MISMATCH" in screen_text(app)
+        # painted, the banner too: the appliances are fine, the clients are not
+        await wait_for(pilot, lambda: "▲ DNS MISMATCH" in screen_text(app)
+                       and "✖ DNS MISMATCH   appliances HEALTHY" in screen_text(app),
+                       what="the mismatch painted")
+        assert [e.tone for e in app.events if "DNS MISMATCH" in e.text] == ["critical"]
 
         await pilot.press("N")
         await wait_for(pilot, lambda: isinstance(app.screen, DnsDialog)
@@ -69,7 +74,10 @@ async def test_the_board_shows_the_record_then_the_mismatch_and_n_puts_it_right(
         assert named.record() == ((A,), 60)
         await pilot.press("enter")
         await wait_for(pilot, lambda: "MISMATCH" not in dns_text(app), what="mismatch gone")
-        assert "DNS switched: clients follow within ≤ 60 s" in screen_text(app)
+        assert board(app).banner.model.headline == "✔ HEALTHY"
+        assert f"main: DNS {name} points at production again" in [e.text for e in app.events]
+        await wait_for(pilot, lambda: "DNS switched: clients follow within ≤ 60 s"
+                       in screen_text(app), what="the TTL countdown painted")
         assert not [r for r in sim.requests() if r.method == "POST"]  # DNS only
 
 

@@ -105,7 +105,7 @@ class BoardScreen(Screen, PairView):
             return
         self.snapshot = snap
         now = self.console.clock()
-        self.banner.model = banner_model(self.pair, snap)
+        self._show_banner()
         offers = ({a.name: fencing_due(snap, a.name) for a in self.pair.appliances}
                   if snap is not None else {})
         for appliance in self.pair.appliances:
@@ -139,6 +139,11 @@ class BoardScreen(Screen, PairView):
         if pair == self.pair.name:
             self.dns_answer = answer
             self._show_dns()
+            self._show_banner()
+
+    def _show_banner(self) -> None:
+        self.banner.model = banner_model(self.pair, self.snapshot,
+                                         self.console.dns_problems.get(self.pair.name))
 
     def _show_dns(self) -> None:
         if self.dns is None or self.pair.dns is None:

@@ -19,6 +19,7 @@ from ..widgets.status_line import StatusLine
 from ..widgets.timeline import Timeline
 
 if TYPE_CHECKING:
+    from ...dns import DnsAnswer
     from ...watch.status import AutomationState
     from ..app import ConsoleApp
 
@@ -63,7 +64,11 @@ class PairsScreen(Screen, PairView):
             return
         app = self.console
         self.table.show_row(pair_row(app.config.pair(name), snap,
-                                     automation_short(app.automation.get(name))))
+                                     automation_short(app.automation.get(name)),
+                                     app.dns_problems.get(name)))
+
+    def show_dns(self, pair: str, answer: DnsAnswer) -> None:
+        self.show_snapshot(self.console.snapshots.get(pair), pair)
 
     def show_automation(self, pair: str, state: AutomationState) -> None:
         self.show_snapshot(self.console.snapshots.get(pair), pair)
