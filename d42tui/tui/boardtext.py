@@ -199,12 +199,22 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
                            _above(health.disk_percent, t.disk_percent)))
         db_line = (_figure("DB", health.dbsize_mb, " MB", _above(health.dbsize_mb, t.dbsize_mb)),
                    (f" · v{health.version or '-'}", ""))
+    stale = health is not None and view.last is not None and not view.last.ok
 
     if mode.mode == "production":
         level = health.backup_level if health is not None else "dim"
         role_line: Line = (("backup ", ""), (backup_text(view), "" if level == "ok" else level))
     else:
         role_line = _restore_line(pair, now)
+    if stale:
+        # The latest poll failed: the figures (and production's backup status) are the last
+        # good poll's. Said in words, not only dimmed.
+        figures = tuple((text, "dim") for text, _ in figures)
+        if mode.mode == "production":
+            role_line = tuple((text, "dim") for text, _ in role_line)
+            db_line = (("↑ ↓ as of the last good poll", "dim"),)
+        else:
+            db_line = (("↑ as of the last good poll", "dim"),)
 
     figures_at = now
     if previous is not None and len(previous.lines) >= CARD_LINES and health is not None:

@@ -103,6 +103,21 @@ def test_restore_window_on_the_standby_card():
     assert "RESTORE WINDOW ON until 05:00 UTC" in card.plain()
 
 
+def test_a_card_whose_latest_poll_failed_says_its_figures_are_old():
+    config = H.make_config()
+    pair = config.pairs[0]
+    snap = H.primary_down(config)
+    down = card_model(pair, pair.appliances[0], snap.views["d42-a"], snap.modes["d42-a"], H.NOW)
+    text = down.plain()
+    assert "CPU 12%" in text and "↑ ↓ as of the last good poll" in text
+    assert "DB 84 MB" not in text  # the line says where the figures come from instead
+    figures = down.lines[4]
+    assert figures and all(tone == "dim" for _, tone in figures)
+    assert all(tone == "dim" for _, tone in down.lines[6])  # production's backup status too
+    up = card_model(pair, pair.appliances[1], snap.views["d42-b"], snap.modes["d42-b"], H.NOW)
+    assert "last good poll" not in up.plain() and "DB 84 MB" in up.plain()
+
+
 def test_split_brain_and_no_production_banners():
     config = H.make_config()
     pair = config.pairs[0]
