@@ -201,6 +201,13 @@ class ActionRunner:
             results.append(StepResult(step, answer.outcome, answer.message, answer.status))
             if answer.outcome == "done":
                 self.store.record_mode(plan.pair, step.appliance, step.mode, self.clock())
+                if step.mode == "production" and step.appliance == fresh.new_production \
+                        and not roles_marked:
+                    # Desired with the mode, before anyone sees either (the watcher writes
+                    # both at once too): a dead old primary is a fencing debt from here on,
+                    # not a split brain on the board until the action ends.
+                    self.store.set_desired_production(plan.pair, fresh.new_production)
+                    roles_marked = True
                 self.poller.refresh(plan.pair)
                 continue
             if not step.required:
@@ -230,5 +237,5 @@ class ActionRunner:
         sent = ", ".join(f"{r.step.url} → {r.step.appliance}" if r.step.kind == "dns"
                          else f"{r.step.appliance} → {r.step.mode}" for r in results
                          if r.outcome == "done") or "nothing"
-        return self._close(action_id, plan, "done", f"done: {sent}", tuple(results),
+        return self._close(action_id, plan, "done", f"changed: {sent}", tuple(results),
                            warnings=tuple(warnings))

@@ -58,10 +58,15 @@ async def test_failover_with_dead_primary_promotes_the_standby(h):
     assert not plan.refused
     assert [(s.appliance, s.mode) for s in plan.steps] == [("d42-b", "production"),
                                                            ("d42-a", "standby")]
+    seen = []  # every snapshot the board and the timeline got while the action ran
+    h.poller.subscribe(lambda snap: seen.append(snap.verdict.verdict.value))
     result = await h.runner.run(plan)
     assert result.outcome == "done", result.detail
     assert h.modes()["d42-b"] == "production"
     assert [s.outcome for s in result.steps] == ["done", "skipped"]
+    # the dead old primary is a fencing debt from the moment d42-b took over, never a
+    # (false) split brain in between
+    assert "SPLIT BRAIN" not in seen and seen[-1] == "STANDBY DOWN", seen
     assert any("not put in standby" in w for w in result.warnings)
     desired, modes = h.store.roles(h.pair)
     assert desired == "d42-b" and modes["d42-b"].source == "console"
