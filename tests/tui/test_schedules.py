@@ -39,6 +39,8 @@ async def test_restore_window_is_said_on_the_card_and_in_the_schedule():
         text = screen_text(app)
         assert "RESTORE WINDOW ON until 05:00 UTC" in text  # the standby's card
         assert "RESTORE WINDOW ON d42-b  until 05:00 UTC  ends in 29m 50s" in text
+        # the shorter row is padded before its "in", which stays next to its figure
+        assert "next backup  on d42-a  08:00 UTC               in 3h 29m" in text, text
 
 
 async def test_appliance_time_and_local_time_when_they_differ():

@@ -103,35 +103,43 @@ class SchedulePanel(Widget):
         return text
 
     def rows(self, now: float) -> list[tuple[str, str]]:
-        """(label, countdown) for each configured schedule."""
-        return [(label, "" if left is None else schedule.countdown_text(left))
-                for label, left in self._rows(now)]
+        """(label, countdown) for each configured schedule. The labels of the rows that count
+        down are padded to one width before their last word ("in", "ends in"), so the word
+        stays next to its figure in the countdown column."""
+        raw = self._rows(now)
+        width = max((len(label) + 2 + len(word) for label, word, left in raw
+                     if left is not None), default=0)
+        return [(label if left is None else
+                 f"{label}{' ' * (width - len(label) - len(word))}{word}".rstrip(),
+                 "" if left is None else schedule.countdown_text(left))
+                for label, word, left in raw]
 
-    def _rows(self, now: float) -> list[tuple[str, float | None]]:
+    def _rows(self, now: float) -> list[tuple[str, str, float | None]]:
+        """(label, the word before the countdown, seconds left or None) per row."""
         production, standby = self.roles
-        out: list[tuple[str, float | None]] = []
+        out: list[tuple[str, str, float | None]] = []
         pair = self.pair
         if pair.backup_cron:
             nxt = self._fire("backup", pair.backup_cron, now)
             out.append((f"next backup  on {production or '(no production asserted)'}  "
-                        f"{self._when(nxt, now)}  in", nxt - now))
+                        f"{self._when(nxt, now)}", "in", nxt - now))
         else:
-            out.append(("no backup schedule configured (backup_cron)", None))
+            out.append(("no backup schedule configured (backup_cron)", "", None))
         if pair.restore_cron:
             kind, until = self._restore_state(pair.restore_cron, now)
             if kind == "window":
                 out.append((f"RESTORE WINDOW ON {standby or '?'}  until "
-                            f"{self._when(until, now)}  ends in", until - now))
+                            f"{self._when(until, now)}", "ends in", until - now))
             else:
                 nxt = until
                 who = standby or "(no standby asserted)"
-                out.append((f"next restore on {who}  {self._when(nxt, now)}  in", nxt - now))
+                out.append((f"next restore on {who}  {self._when(nxt, now)}", "in", nxt - now))
         else:
-            out.append(("no restore schedule configured (restore_cron)", None))
+            out.append(("no restore schedule configured (restore_cron)", "", None))
         if self.follow is not None:
             text, until = self.follow
             if now < until:
-                out.append((text, until - now))
+                out.append((text, "", until - now))
             else:
                 self.follow = None
         return out
