@@ -18,13 +18,14 @@ FAULTS: tuple[tuple[str, str], ...] = (
     ("slow", f"slow it ({SLOW_MS} ms answers)"),
     ("flap", "flap it (every other poll fails)"),
     ("backup-failing", "break its backup"),
+    ("error500", "make it answer 500 Internal Server Error"),
+    ("unauthorized", "make it reject the credentials (401)"),
+    ("garbage", "make it answer an HTML page, not JSON"),
 )
 
-# key -> (appliance index, fault kind, label): 1-5 the first appliance, 6-0 the second.
-FAULT_KEYS: dict[str, tuple[int, str, str]] = {}
-for _index, _keys in ((0, "12345"), (1, "67890")):
-    for _key, (_kind, _label) in zip(_keys, FAULTS):
-        FAULT_KEYS[_key] = (_index, _kind, _label)
+# key -> (fault kind, label), for the appliance the menu targets (Tab switches it).
+FAULT_KEYS: dict[str, tuple[str, str]] = {
+    str(number): fault for number, fault in enumerate(FAULTS, start=1)}
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,19 @@ class FaultChoice:
     kind: str  # a simulator fault kind; "none" clears
 
 
-def fault_menu_lines(appliances: list[str]) -> list[str]:
+def fault_menu_lines(appliances: list[str], target: int | None = 0) -> list[str]:
+    """The menu: which appliance the digits act on (None: the help screen's neutral
+    wording), the faults, and the keys that are not digits."""
     lines: list[str] = []
-    for index, name in enumerate(appliances[:2]):
-        lines.append(f"{name}:")
-        for key, (i, _kind, label) in FAULT_KEYS.items():
-            if i == index:
-                lines.append(f"  {key}  {label}")
+    if target is None:
+        lines.append(f"digits act on {appliances[0]}; Tab switches to "
+                     f"{' / '.join(appliances[1:2]) or 'the other appliance'}")
+    else:
+        marks = [f"▶ {name} ◀" if i == target else f"  {name}  "
+                 for i, name in enumerate(appliances[:2])]
+        lines.append("target: " + "   ".join(marks) + "   (Tab: the other)")
+    lines.append("")
+    lines += [f"  {key}  {label}" for key, (_kind, label) in FAULT_KEYS.items()]
     lines += ["", "c  clear every fault        Esc  close"]
     return lines
 

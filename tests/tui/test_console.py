@@ -207,6 +207,15 @@ async def test_demo_fault_keys_exist_only_in_the_demo(sim, tmp_path):
         await wait_for(pilot, lambda: banner(demo) != "✔ HEALTHY", what="backup failure")
         assert "backup" in screen_text(demo).lower()
         assert sim.truth()["appliances"]["d42-a"]["fault"] == "backup-failing"
+        await pilot.press("x", "tab")  # the other appliance
+        await pilot.pause()
+        assert "▶ d42-b ◀" in screen_text(demo)
+        await pilot.press("7")  # d42-b rejects the credentials
+        await wait_for(pilot, lambda: sim.truth()["appliances"]["d42-b"]["fault"]
+                       == "unauthorized", what="the 401 fault")
+        assert sim.truth()["appliances"]["d42-a"]["fault"] == "backup-failing"
+        await wait_for(pilot, lambda: "credentials rejected (401)" in screen_text(demo),
+                       what="the 401 on the board")
 
 
 async def test_quit_asks_only_with_an_action_in_flight():

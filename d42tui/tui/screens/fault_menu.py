@@ -13,12 +13,12 @@ from ..demo import FAULT_KEYS, FaultChoice, fault_menu_lines
 
 
 class FaultMenuScreen(ModalScreen[FaultChoice | None]):
-    """Digits choose (1–5 the first appliance, 6–0 the second), c clears all, Esc closes."""
+    """Tab (or an arrow) picks the appliance, a digit the fault; c clears all, Esc closes."""
 
     BINDINGS = [
-        *(Binding(key, f"pick({index}, '{kind}')", show=False)
-          for key, (index, kind, _) in FAULT_KEYS.items()),
-        Binding("c", "pick(-1, 'none')", "clear all"),
+        *(Binding(key, f"pick('{kind}')", show=False) for key, (kind, _) in FAULT_KEYS.items()),
+        Binding("tab,left,right", "other", "other appliance", show=False),
+        Binding("c", "clear", "clear all"),
         Binding("escape,x", "close", "close"),
     ]
 
@@ -32,14 +32,26 @@ class FaultMenuScreen(ModalScreen[FaultChoice | None]):
     def __init__(self, appliances: list[str]) -> None:
         super().__init__()
         self.appliances = appliances
+        self.target = 0
+        self.menu = Static(self._text())
+
+    def _text(self) -> Content:
+        return Content("\n".join(fault_menu_lines(self.appliances, self.target)))
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "demo: inject a fault"
-            yield Static(Content("\n".join(fault_menu_lines(self.appliances))))
+            yield self.menu
 
-    def action_pick(self, index: int, kind: str) -> None:
-        self.dismiss(FaultChoice(None if index < 0 else self.appliances[index], kind))
+    def action_other(self) -> None:
+        self.target = (self.target + 1) % min(2, len(self.appliances))
+        self.menu.update(self._text())
+
+    def action_pick(self, kind: str) -> None:
+        self.dismiss(FaultChoice(self.appliances[self.target], kind))
+
+    def action_clear(self) -> None:
+        self.dismiss(FaultChoice(None, "none"))
 
     def action_close(self) -> None:
         self.dismiss(None)

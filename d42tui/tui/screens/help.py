@@ -93,7 +93,7 @@ class HelpScreen(ModalScreen[None]):
         if demo is not None:
             parts.append(Content(""))
             parts.append(Content.styled("Demo faults (x opens the menu, then):", "bold"))
-            parts += [Content("  " + line) for line in fault_menu_lines(demo.appliances)
+            parts += [Content("  " + line) for line in fault_menu_lines(demo.appliances, None)
                       if line and not line.startswith("c ")]
             parts.append(Content("  c  clear every fault"))
         if self.console.policy.read_only:
