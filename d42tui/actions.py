@@ -126,6 +126,13 @@ def _answers(snap: PairSnapshot, name: str) -> bool:
     return snap.views[name].reachability in (Reachability.UP, Reachability.SUSPECT)
 
 
+def _unreadable_refusal(snap: PairSnapshot, name: str) -> str:
+    return (f"{name} answers but cannot be read ({snap.views[name].last_failure}): it is "
+            f"probably still running as production, and a promotion now makes two "
+            f"productions. Fix the console's access to {name} (credentials, certificate) so "
+            "that it can be demoted first")
+
+
 def _situation(pair: PairConfig, snap: PairSnapshot, data_age: str | None) -> tuple[str, ...]:
     from .report import mode_text, reach_text
 
@@ -201,7 +208,11 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
             refusal = (f"the peer {peer} still answers as production: promoting now makes two "
                        f"productions; demote {peer} first (or fail over)")
             forceable, risk = True, f"two productions unless {peer} is fenced by other means"
-        if modes[peer] == "production" and not _answers(snap, peer):
+        elif modes[peer] == "production" and snap.views[peer].answers_unreadably:
+            refusal, forceable = _unreadable_refusal(snap, peer), True
+            risk = f"two productions unless {peer} is fenced by other means"
+        if modes[peer] == "production" and not _answers(snap, peer) \
+                and not snap.views[peer].answers_unreadably:
             warnings.append(f"{peer} is asserted production and does not answer: when it returns "
                             "it must be put in standby (the console offers re-assert)")
         if modes[target] == "production":
@@ -229,6 +240,10 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
         risk = "the result depends on which production the clients reach"
     elif not _answers(snap, new):
         refusal = f"{new} does not answer ({snap.views[new].reachability.value}): nothing to fail over to"
+    elif modes[old] == "production" and not _answers(snap, old) \
+            and snap.views[old].answers_unreadably:
+        refusal, forceable = _unreadable_refusal(snap, old), True
+        risk = f"two productions unless {old} is fenced by other means"
     if age is not None and age > max_age and kind is ActionKind.FAILOVER:
         warnings.append(f"the standby's data is about {age / 3600:.0f} h old (estimate): "
                         f"{data_age}")

@@ -33,6 +33,7 @@ class FailureKind(str, enum.Enum):
     REFUSED = "refused"
     TIMEOUT = "timeout"
     TLS = "tls"
+    CERTIFICATE = "certificate"  # the certificate failed verification: who answered?
     PIN_MISMATCH = "pin-mismatch"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
@@ -52,6 +53,7 @@ _LABELS = {
     FailureKind.REFUSED: "connection refused",
     FailureKind.TIMEOUT: "timeout",
     FailureKind.TLS: "TLS error",
+    FailureKind.CERTIFICATE: "certificate not trusted",
     FailureKind.PIN_MISMATCH: "certificate pin mismatch",
     FailureKind.UNAUTHORIZED: "credentials rejected (401)",
     FailureKind.FORBIDDEN: "forbidden (403)",
@@ -163,6 +165,8 @@ def classify_exception(exc: BaseException) -> Failure:
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException)):
         return Failure(FailureKind.TIMEOUT, "no answer in time")
     text = str(exc) or exc.__class__.__name__
+    if any(isinstance(e, (ssl.SSLCertVerificationError, ssl.CertificateError)) for e in chain):
+        return Failure(FailureKind.CERTIFICATE, text[:200])
     if any(isinstance(e, (ssl.SSLError, ssl.CertificateError)) for e in chain) \
             or "SSL" in text or "certificate" in text:
         return Failure(FailureKind.TLS, text[:200])

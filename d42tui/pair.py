@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from .appliance import Failure, PollResult
+from .appliance import Failure, FailureKind, PollResult
 from .config import PairConfig, PollConfig, Thresholds
 from .health import Health
 
@@ -29,6 +29,19 @@ class Reachability(str, enum.Enum):
         return {"UNKNOWN": "?", "UP": "●", "SUSPECT": "◐", "DOWN": "✖"}[self.value]
 
 
+# Failed polls that are no evidence of an outage: the appliance answered and refused the
+# console (401, 403), the console could not tell who answered (a certificate it does not
+# trust, a pin mismatch), or the console has no password to send. What stops the console
+# reading an appliance is not what stops the appliance serving.
+NOT_AN_OUTAGE = frozenset({FailureKind.UNAUTHORIZED, FailureKind.FORBIDDEN,
+                           FailureKind.CERTIFICATE, FailureKind.PIN_MISMATCH,
+                           FailureKind.NO_CREDENTIALS})
+
+
+def shows_outage(failure: Failure | None) -> bool:
+    return failure is not None and failure.kind not in NOT_AN_OUTAGE
+
+
 @dataclass(frozen=True)
 class ApplianceView:
     """What the console has observed of one appliance, with hysteresis applied."""
@@ -42,6 +55,16 @@ class ApplianceView:
     last_good: PollResult | None = None
     last_failure: Failure | None = None
     came_back_at: float | None = None  # when it went from DOWN to UP (fencing hint)
+    # Failed polls in a row that show the appliance not serving (no answer, refused, 5xx,
+    # not JSON); one that shows it running (NOT_AN_OUTAGE) starts the count again. What
+    # automatic failover counts, and what a failover plan trusts to call a primary dead.
+    outage_failures: int = 0
+
+    @property
+    def answers_unreadably(self) -> bool:
+        """Failing, but its latest failure shows it running: it may still be production."""
+        return (self.last is not None and not self.last.ok
+                and not shows_outage(self.last.failure))
 
     @property
     def health(self) -> Health | None:
@@ -60,15 +83,16 @@ def observe(view: ApplianceView, result: PollResult, poll: PollConfig) -> Applia
             came_back = result.at if was_down else view.came_back_at
         return replace(view, reachability=state, consecutive_failures=0,
                        consecutive_successes=successes, recovering=recovering, last=result,
-                       last_good=result, came_back_at=came_back)
+                       last_good=result, came_back_at=came_back, outage_failures=0)
     failures = view.consecutive_failures + 1
+    outage = view.outage_failures + 1 if shows_outage(result.failure) else 0
     if failures >= poll.failure_threshold or view.reachability is Reachability.DOWN:
         state = Reachability.DOWN
     else:
         state = Reachability.SUSPECT
     return replace(view, reachability=state, consecutive_failures=failures,
                    consecutive_successes=0, recovering=view.recovering, last=result,
-                   last_failure=result.failure)
+                   last_failure=result.failure, outage_failures=outage)
 
 
 @dataclass(frozen=True)
@@ -191,10 +215,10 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
     standby = next(n for n in names if n != primary)
     if states[primary] is Reachability.DOWN:
         return PairVerdict(Verdict.PRIMARY_DOWN, (Reason(
-            "critical", f"{primary} (production) is down: {views[primary].last_failure}"),),
+            "critical", f"{primary} (production) {_down_words(views[primary])}"),),
             primary, standby)
     if states[standby] is Reachability.DOWN:
-        reasons = [Reason("warning", f"{standby} (standby) is down: {views[standby].last_failure}: "
+        reasons = [Reason("warning", f"{standby} (standby) {_down_words(views[standby])}: "
                                      "no failover possible")]
         if unfenced:
             reasons.append(Reason("warning", f"{unfenced} is still asserted production and not "
@@ -225,6 +249,13 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
     if reasons:
         return PairVerdict(Verdict.DEGRADED, tuple(reasons), primary, standby)
     return PairVerdict(Verdict.HEALTHY, (), primary, standby)
+
+
+def _down_words(view: ApplianceView) -> str:
+    if view.answers_unreadably:
+        return (f"cannot be read: {view.last_failure}: it answers, so it may still be "
+                "running")
+    return f"is down: {view.last_failure}"
 
 
 def effective_production(desired: str, modes: Mapping[str, AssertedMode]) -> str | None:

@@ -157,6 +157,26 @@ async def test_failover_when_standby_is_down_is_refused(h):
     assert h.posts() == []
 
 
+async def test_failover_from_a_primary_that_rejects_the_credentials_is_refused(h):
+    # d42-a answers 401 to every poll (a rotated password): it is running, most likely as
+    # production; promoting d42-b would make two
+    h.sim.set_fault("d42-a", "unauthorized")
+    for kind, target in ((ActionKind.FAILOVER, None), (ActionKind.PROMOTE, "d42-b")):
+        plan = await h.plan(kind, target, polls=4)
+        assert plan.refused and plan.forceable, kind
+        assert "d42-a answers but cannot be read (credentials rejected (401)" in plan.refusal
+        assert "two productions" in plan.refusal
+        h.sim.clear_requests()
+        assert (await h.runner.run(plan)).outcome == "refused"
+        assert h.posts() == [] and h.modes()["d42-b"] == "standby"
+    # a person who knows d42-a is fenced by other means may force it, and it is recorded
+    plan = await h.plan(ActionKind.FAILOVER, polls=1)
+    result = await h.runner.run(plan, force=True)
+    assert result.outcome == "done" and h.modes()["d42-b"] == "production"
+    assert [r["forced"] for r in h.records() if r.get("action_id") == result.action_id
+            and "forced" in r] == [True]
+
+
 async def test_read_only_sends_nothing(sim, tmp_path):
     harness = Harness(sim, tmp_path, read_only=True)
     plan = await harness.plan(ActionKind.DEMOTE, "d42-a")

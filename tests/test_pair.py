@@ -57,6 +57,31 @@ def test_flapping_never_reaches_down():
     assert Reachability.DOWN not in states
 
 
+def test_only_failures_that_show_an_outage_count_as_one():
+    # a 401, a 403 or a certificate the console does not trust: the appliance answered
+    view, states = fold([ok(), *[fail(kind=FailureKind.UNAUTHORIZED)] * 4])
+    assert states[-1] is Reachability.DOWN  # the console cannot read it: the board says so
+    assert view.consecutive_failures == 4 and view.outage_failures == 0
+    assert view.answers_unreadably
+    view, _ = fold([fail(kind=FailureKind.CERTIFICATE), fail(), fail()])
+    assert view.outage_failures == 2 and not view.answers_unreadably
+    view, _ = fold([fail(), fail(), fail(kind=FailureKind.FORBIDDEN)])
+    assert view.outage_failures == 0  # it answered: the outage is over
+    view, _ = fold([fail(), fail(kind=FailureKind.TIMEOUT), fail(kind=FailureKind.SERVER_ERROR),
+                    fail(kind=FailureKind.NOT_JSON), fail(kind=FailureKind.TLS)])
+    assert view.outage_failures == 5
+
+
+def test_an_unreadable_primary_is_not_called_down_in_words():
+    primary = fold([ok("d42-a"), *[fail("d42-a", kind=FailureKind.UNAUTHORIZED)] * 3],
+                   "d42-a")[0]
+    v = pair_verdict(PAIR, {"d42-a": primary, "d42-b": fold([ok("d42-b")], "d42-b")[0]},
+                     DECLARED)
+    assert v.verdict is Verdict.PRIMARY_DOWN
+    assert "d42-a (production) cannot be read: credentials rejected (401)" in v.reasons[0].text
+    assert "it answers, so it may still be running" in v.reasons[0].text
+
+
 def views(a: Reachability, b: Reachability, **health):
     def make(name, state):
         seq = {Reachability.UP: [ok(name, **health)],

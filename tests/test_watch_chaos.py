@@ -109,6 +109,22 @@ async def test_a_slow_primary_that_answers_is_not_failed_over(h):
     assert h.modes()["d42-a"] == "production"
 
 
+async def test_a_primary_that_rejects_the_credentials_is_not_failed_over(h):
+    # a rotated password on production: it runs, the console cannot read it; a failover
+    # would make two productions
+    h.sim.set_fault("d42-a", "unauthorized")
+    await h.rounds(12)
+    assert h.posts() == [] and failovers(h) == []
+    assert h.modes() == {"d42-a": "production", "d42-b": "standby"}
+    assert any("answers but cannot be read: credentials rejected (401)" in e
+               for e in h.events("primary-unreadable"))
+    # then it really dies: the full hysteresis again, counted from its first silent poll
+    h.sim.set_fault("d42-a", "down")
+    rounds = await h.until(lambda: h.modes()["d42-b"] == "production")
+    assert rounds == 3
+    assert_failed_over(h)
+
+
 # --- not failing over -----------------------------------------------------------------------
 
 async def test_both_unreachable_is_isolated_and_does_nothing(h):

@@ -34,13 +34,21 @@ POLL = PollConfig(interval=1, timeout=1, failure_threshold=3, recovery_threshold
 REFUSED = Failure(FailureKind.REFUSED, "nothing listens on the port")
 
 
+# Failed polls by letter: '-' refused; the appliance answering but unreadable: 'a' 401,
+# 'f' 403, 'c' a certificate the console does not trust, 'p' a pin mismatch.
+FAILURES = {"-": REFUSED, "a": Failure(FailureKind.UNAUTHORIZED, "Unauthorized", 401),
+            "f": Failure(FailureKind.FORBIDDEN, "Forbidden", 403),
+            "c": Failure(FailureKind.CERTIFICATE, "certificate verify failed"),
+            "p": Failure(FailureKind.PIN_MISMATCH, "the certificate changed")}
+
+
 def view(name: str, results: str) -> ApplianceView:
-    """A view after polls written as a string: '+' answered, '-' failed."""
+    """A view after polls written as a string: '+' answered, others failed (FAILURES)."""
     v = ApplianceView(name)
     for i, r in enumerate(results):
         ok = r == "+"
         v = observe(v, PollResult(name, NOW - len(results) + i, 0.01 if ok else None,
-                                  Health() if ok else None, None if ok else REFUSED), POLL)
+                                  Health() if ok else None, None if ok else FAILURES[r]), POLL)
     return v
 
 
@@ -70,6 +78,27 @@ def test_below_the_threshold_nothing_is_wanted():
 def test_a_flapping_primary_never_reaches_the_threshold():
     d = decide(situation(primary="-+-+-+-+-"))
     assert not d.wanted and d.failures == (1, 3)
+
+
+@pytest.mark.parametrize("letter", ["a", "f", "c", "p"])
+def test_a_primary_that_answers_unreadably_is_never_failed_over(letter):
+    # it rejects the console's credentials, or shows a certificate the console does not
+    # trust: it is running (as production, most likely), so a failover would make two
+    d = decide(situation(primary="+" + letter * 20))
+    assert not d.wanted and not d.act and d.failures == (0, 3)
+    [blocker] = d.blockers
+    assert blocker.key == "primary-answers" and "answers" in blocker.text
+    assert "fix the console's access" in blocker.text
+
+
+def test_only_polls_that_show_an_outage_count_toward_the_threshold():
+    # hours of 401, then it really dies: the 401s do not shorten the hysteresis
+    assert decide(situation(primary="a" * 50 + "--")).failures == (2, 3)
+    assert not decide(situation(primary="a" * 50 + "--")).wanted
+    d = decide(situation(primary="a" * 50 + "---"))
+    assert d.act and d.failures == (3, 3) and not d.blockers
+    # and an outage interrupted by a 401 (the appliance answered) starts again
+    assert decide(situation(primary="--a--")).failures == (2, 3)
 
 
 @pytest.mark.parametrize("changes, key, level", [

@@ -113,12 +113,20 @@ def isolation(s: Situation) -> tuple[Blocker | None, str | None]:
 
 def decide(s: Situation) -> Decision:
     """Fail over only when all five conditions hold; otherwise say which do not."""
-    fails, need = s.primary_view.consecutive_failures, s.failure_threshold
+    # Only failed polls that show the primary not serving count: a primary that answers
+    # 401 or a certificate the console does not trust is running, unreadable, not down.
+    fails, need = s.primary_view.outage_failures, s.failure_threshold
     wanted = fails >= need
     blockers: list[Blocker] = []
     notes: list[str] = []
     evidence = [f"{s.primary} (desired production) failed {fails}/{need} polls in a row"
                 + (f" ({s.primary_view.last_failure})" if s.primary_view.last_failure else "")]
+    if s.primary_view.answers_unreadably and s.primary_view.consecutive_failures >= need:
+        blockers.append(Blocker(
+            "primary-answers", f"{s.primary} fails its polls but answers "
+                               f"({s.primary_view.last_failure}): it is probably still running "
+                               "production, so this is no outage; fix the console's access "
+                               "(credentials, certificate)"))
     isolated, note = isolation(s)
     if isolated:
         blockers.append(isolated)

@@ -132,12 +132,15 @@ class PairWatch:
             if name != primary:
                 continue
             n = self.policy.failure_threshold
-            if not result.ok:
+            if not result.ok and view.answers_unreadably:
+                self.say("warning", "primary-unreadable", f"{name} (production) answers but "
+                         f"cannot be read: {result.failure}: not an outage, not counted")
+            elif not result.ok:
                 self.say("warning", "primary-failing", f"{name} (production) failed poll "
-                         f"{view.consecutive_failures}/{n}: {result.failure}")
+                         f"{view.outage_failures}/{n}: {result.failure}")
             elif before.consecutive_failures:
                 below = " (below the threshold: a flap, not a failover)" \
-                    if before.consecutive_failures < n else ""
+                    if before.outage_failures < n else ""
                 self.say("info", "primary-answers", f"{name} answers again after "
                          f"{before.consecutive_failures} failed poll(s){below}")
                 self.was_down.discard(name)
