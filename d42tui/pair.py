@@ -30,12 +30,13 @@ class Reachability(str, enum.Enum):
 
 
 # Failed polls that are no evidence of an outage: the appliance answered and refused the
-# console (401, 403), the console could not tell who answered (a certificate it does not
-# trust, a pin mismatch), or the console has no password to send. What stops the console
-# reading an appliance is not what stops the appliance serving.
+# console (401, 403, or another status below 500: a redirect to a login page, a health
+# URL an upgrade moved), the console could not tell who answered (a certificate it does
+# not trust, a pin mismatch), or the console has no password to send. What stops the
+# console reading an appliance is not what stops the appliance serving.
 NOT_AN_OUTAGE = frozenset({FailureKind.UNAUTHORIZED, FailureKind.FORBIDDEN,
-                           FailureKind.CERTIFICATE, FailureKind.PIN_MISMATCH,
-                           FailureKind.NO_CREDENTIALS})
+                           FailureKind.HTTP_ERROR, FailureKind.CERTIFICATE,
+                           FailureKind.PIN_MISMATCH, FailureKind.NO_CREDENTIALS})
 
 
 def shows_outage(failure: Failure | None) -> bool:

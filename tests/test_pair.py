@@ -67,6 +67,8 @@ def test_only_failures_that_show_an_outage_count_as_one():
     assert view.outage_failures == 2 and not view.answers_unreadably
     view, _ = fold([fail(), fail(), fail(kind=FailureKind.FORBIDDEN)])
     assert view.outage_failures == 0  # it answered: the outage is over
+    view, _ = fold([fail(kind=FailureKind.HTTP_ERROR)] * 5)  # a 404, a redirect: it answers
+    assert view.outage_failures == 0 and view.answers_unreadably
     view, _ = fold([fail(), fail(kind=FailureKind.TIMEOUT), fail(kind=FailureKind.SERVER_ERROR),
                     fail(kind=FailureKind.NOT_JSON), fail(kind=FailureKind.TLS)])
     assert view.outage_failures == 5

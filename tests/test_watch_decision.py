@@ -35,9 +35,11 @@ REFUSED = Failure(FailureKind.REFUSED, "nothing listens on the port")
 
 
 # Failed polls by letter: '-' refused; the appliance answering but unreadable: 'a' 401,
-# 'f' 403, 'c' a certificate the console does not trust, 'p' a pin mismatch.
+# 'f' 403, 'h' a 302 to a login page, 'c' a certificate the console does not trust,
+# 'p' a pin mismatch.
 FAILURES = {"-": REFUSED, "a": Failure(FailureKind.UNAUTHORIZED, "Unauthorized", 401),
             "f": Failure(FailureKind.FORBIDDEN, "Forbidden", 403),
+            "h": Failure(FailureKind.HTTP_ERROR, "HTTP 302 Found", 302),
             "c": Failure(FailureKind.CERTIFICATE, "certificate verify failed"),
             "p": Failure(FailureKind.PIN_MISMATCH, "the certificate changed")}
 
@@ -80,7 +82,7 @@ def test_a_flapping_primary_never_reaches_the_threshold():
     assert not d.wanted and d.failures == (1, 3)
 
 
-@pytest.mark.parametrize("letter", ["a", "f", "c", "p"])
+@pytest.mark.parametrize("letter", ["a", "f", "h", "c", "p"])
 def test_a_primary_that_answers_unreadably_is_never_failed_over(letter):
     # it rejects the console's credentials, or shows a certificate the console does not
     # trust: it is running (as production, most likely), so a failover would make two
