@@ -127,7 +127,9 @@ def _answers(snap: PairSnapshot, name: str) -> bool:
 
 
 def _unreadable_refusal(snap: PairSnapshot, name: str) -> str:
-    return (f"{name} answers but cannot be read ({snap.views[name].last_failure}): it is "
+    failure = snap.views[name].last_failure
+    label = failure.kind.label if failure is not None else "unreadable"
+    return (f"{name} answers but cannot be read ({label}): it is "
             f"probably still running as production, and a promotion now makes two "
             f"productions. Fix the console's access to {name} (credentials, certificate) so "
             "that it can be demoted first")
@@ -260,8 +262,12 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
         steps = (Step(new, "production", url[new]),
                  Step(old, "standby", url[old], required=False, only_if_answering=True),
                  *dns_steps)
-        warnings.append(f"{old} does not answer: it is not fenced; when it returns the console "
-                        "offers to re-assert standby on it")
+        if snap.views[old].answers_unreadably:
+            warnings.append(f"{old} answers but cannot be read: it is not put in standby, "
+                            f"and stays production unless it is fenced by other means")
+        else:
+            warnings.append(f"{old} does not answer: it is not fenced; when it returns the "
+                            "console offers to re-assert standby on it")
     return Plan(kind, target=new, steps=steps, warnings=tuple(warnings), refusal=refusal,
                 forceable=forceable, force_risk=risk, new_production=new,
                 summary=f"make {new} production, {old} standby", **base)

@@ -171,6 +171,8 @@ async def test_failover_from_a_primary_that_rejects_the_credentials_is_refused(h
         assert h.posts() == [] and h.modes()["d42-b"] == "standby"
     # a person who knows d42-a is fenced by other means may force it, and it is recorded
     plan = await h.plan(ActionKind.FAILOVER, polls=1)
+    assert "d42-a answers but cannot be read: it is not put in standby" in " ".join(
+        plan.warnings)
     result = await h.runner.run(plan, force=True)
     assert result.outcome == "done" and h.modes()["d42-b"] == "production"
     assert [r["forced"] for r in h.records() if r.get("action_id") == result.action_id
