@@ -73,6 +73,7 @@ def appliance_json(cfg: ApplianceConfig, view: ApplianceView, mode: AssertedMode
         "ok": bool(last and last.ok),
         "latency_ms": _round(last.latency * 1000) if last and last.latency is not None else None,
         "consecutive_failures": view.consecutive_failures,
+        "outage_failures": view.outage_failures,  # those that show it not serving
         "last_good_poll": iso(view.last_good.at) if view.last_good else None,
         "failure": _failure_json(last.failure if last else None),
         "tls": tls_mode(cfg),

@@ -97,6 +97,9 @@ def test_no_secret_in_any_output(sim, tmp_path):
     for secret in PASSWORDS.values():
         assert secret not in text
     assert "credentials rejected" in text  # the 401 is named, the password is not
+    [a, _] = json.loads(outputs[1].stdout)["pairs"][0]["appliances"]
+    assert a["failure"]["kind"] == "unauthorized"
+    assert a["consecutive_failures"] == 1 and a["outage_failures"] == 0  # it answered
 
 
 def test_fingerprint_command_prints_the_pin(sim):

@@ -118,6 +118,9 @@ async def test_a_primary_that_rejects_the_credentials_is_not_failed_over(h):
     assert h.modes() == {"d42-a": "production", "d42-b": "standby"}
     assert any("answers but cannot be read: credentials rejected (401)" in e
                for e in h.events("primary-unreadable"))
+    state = read_automation(h.store, h.pair, h.clock())  # what the board and status show
+    assert state.kind == "ARMED" and "d42-a answers but cannot be read: not an outage" in \
+        state.text
     # then it really dies: the full hysteresis again, counted from its first silent poll
     h.sim.set_fault("d42-a", "down")
     rounds = await h.until(lambda: h.modes()["d42-b"] == "production")

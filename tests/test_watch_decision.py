@@ -231,6 +231,8 @@ def test_armed_shows_the_failure_counter():
     s = automation_state({}, beat(), NOW)
     assert s.kind == "ARMED" and s.text == "ARMED · primary d42-a failures 2/3"
     assert s.to_json()["failures"] == [2, 3] and s.watcher_pid == 4242
+    s = automation_state({}, beat(failures=[0, 3], unreadable=True), NOW)
+    assert s.text == "ARMED · primary d42-a answers but cannot be read: not an outage (0/3)"
 
 
 def test_a_stale_heartbeat_is_off_never_armed():

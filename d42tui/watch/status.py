@@ -141,6 +141,9 @@ def automation_state(auto: Mapping[str, Any], heartbeat: Mapping[str, Any] | Non
                                            "automation will not act", failures=counts, **common)
     primary = heartbeat.get("primary", "primary")
     count = f" · primary {primary} failures {counts[0]}/{counts[1]}" if counts else ""
+    if heartbeat.get("unreadable") is True:  # failing polls that show it running: not counted
+        count = (f" · primary {primary} answers but cannot be read: not an outage"
+                 + (f" ({counts[0]}/{counts[1]})" if counts else ""))
     return AutomationState("ARMED", f"ARMED{count}", failures=counts, **common)
 
 

@@ -86,7 +86,8 @@ class PairWatch:
             "pid": os.getpid(), "at": self.clock(), "stale_after": 3 * p.interval + p.timeout + 5,
             "state": d.state if d else "ARMED", "primary": self.memory.get("primary"),
             "failures": list(d.failures) if d else None,
-            "why": next((b.text for b in d.blockers if b.key == "isolated"), "") if d else ""}
+            "why": next((b.text for b in d.blockers if b.key == "isolated"), "") if d else "",
+            "unreadable": any(b.key == "primary-answers" for b in d.blockers) if d else False}
         if stopped:
             record.update(stopped=True, stale_after=0)
         write_heartbeat(self.store.directory, self.pair.name, record)
