@@ -196,12 +196,19 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
         # An old primary that was down during a failover is still asserted production; while it
         # stays down it runs nothing, so it is a fencing debt, not yet a split brain.
         other = next(n for n in prods if n != desired_production)
-        if states[other] is Reachability.DOWN:
+        # ...unless it answers and cannot be read (a 401, a certificate the console does not
+        # trust): then it is running, and may be running as production.
+        if states[other] is Reachability.DOWN and not views[other].answers_unreadably:
             prods, unfenced = [desired_production], other
     if len(prods) == 2:
         why = ", ".join(f"{n} ({_source(modes[n])})" for n in prods)
-        return PairVerdict(Verdict.SPLIT_BRAIN,
-                           (Reason("critical", f"both asserted production: {why}"),))
+        reasons = [Reason("critical", f"both asserted production: {why}")]
+        reasons += [Reason("critical", f"{n} answers but cannot be read "
+                                       f"({views[n].last_failure.kind.label}): it may be "
+                                       "running as production; fix the console's access and "
+                                       "re-assert standby on it")
+                    for n in prods if views[n].answers_unreadably and views[n].last_failure]
+        return PairVerdict(Verdict.SPLIT_BRAIN, tuple(reasons))
     if all(s is Reachability.UNKNOWN for s in states.values()):
         return PairVerdict(Verdict.UNKNOWN, (Reason("warning", "waiting for the first poll"),))
     if all(s is Reachability.DOWN for s in states.values()):

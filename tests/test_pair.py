@@ -84,6 +84,22 @@ def test_an_unreadable_primary_is_not_called_down_in_words():
     assert "it answers, so it may still be running" in v.reasons[0].text
 
 
+def test_an_unfenced_old_primary_that_answers_unreadably_is_a_split_brain():
+    # after a failover to d42-b, d42-a is still asserted production (it was down, so not
+    # demoted). Down, it is a fencing debt; answering 401, it is running, maybe as production
+    modes = {"d42-a": AssertedMode("production"),
+             "d42-b": AssertedMode("production", "console", 5.0)}
+    standby = fold([ok("d42-b")], "d42-b")[0]
+    dead = fold([fail("d42-a")] * 3, "d42-a")[0]
+    v = pair_verdict(PAIR, {"d42-a": dead, "d42-b": standby}, modes, "d42-b")
+    assert v.verdict is Verdict.STANDBY_DOWN and "not fenced" in v.reasons[-1].text
+    unreadable = fold([fail("d42-a", kind=FailureKind.UNAUTHORIZED)] * 3, "d42-a")[0]
+    v = pair_verdict(PAIR, {"d42-a": unreadable, "d42-b": standby}, modes, "d42-b")
+    assert v.verdict is Verdict.SPLIT_BRAIN and v.level == "critical"
+    assert "d42-a answers but cannot be read (credentials rejected (401)): it may be running " \
+           "as production" in v.reasons[1].text
+
+
 def views(a: Reachability, b: Reachability, **health):
     def make(name, state):
         seq = {Reachability.UP: [ok(name, **health)],

@@ -344,6 +344,22 @@ async def test_the_old_primary_is_fenced_within_one_poll_of_returning(h):
     assert h.posts("d42-a") == [("d42-a", "standby")]  # once, not every poll
 
 
+async def test_an_old_primary_that_returns_unreadable_is_a_split_brain_alert(h):
+    # it comes back running, but rejecting the console's credentials: it cannot be fenced
+    # and may be running as production; a person must know at once
+    h.sim.set_fault("d42-a", "down")
+    await h.until(lambda: h.modes()["d42-b"] == "production")
+    await h.rounds(2)
+    h.sim.set_fault("d42-a", "unauthorized")
+    await h.rounds(4)
+    assert h.modes()["d42-a"] == "production"  # nothing could be sent to it
+    assert h.posts("d42-a") == []
+    await h.settle()
+    assert "split-brain" in h.rx.events()
+    alert = next(b for b in h.rx.bodies if b["event"] == "split-brain")
+    assert alert["severity"] == "critical" and "cannot be read" in alert["text"]
+
+
 async def test_no_automatic_failback_by_default(h):
     h.sim.set_fault("d42-a", "down")
     await h.until(lambda: h.modes()["d42-b"] == "production")
