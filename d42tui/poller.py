@@ -79,7 +79,8 @@ class PairPoller:
             self.round += 1
         desired, modes = self.store.roles(self.pair)
         views = dict(self.views)
-        pipeline = self.monitor.view() if self.monitor is not None else None
+        pipeline = (self.monitor.view(self.store.desired_since(self.pair.name))
+                    if self.monitor is not None else None)
         extra = tuple(Reason(str(w.severity), w.text) for w in pipeline.warnings) if pipeline else ()
         snap = PairSnapshot(
             pair=self.pair.name, round=self.round, at=self.clock(), views=views, modes=modes,

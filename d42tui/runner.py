@@ -172,7 +172,7 @@ class ActionRunner:
             if step.kind == "dns":
                 if fresh.new_production and not roles_marked:
                     # The promotion stands whatever DNS does next.
-                    self.store.set_desired_production(plan.pair, fresh.new_production)
+                    self.store.set_desired_production(plan.pair, fresh.new_production, self.clock())
                     roles_marked = True
                 say(f"switching DNS {step.url} to {step.appliance}")
                 result = await self._dns(action_id, plan, step)
@@ -206,7 +206,7 @@ class ActionRunner:
                     # Desired with the mode, before anyone sees either (the watcher writes
                     # both at once too): a dead old primary is a fencing debt from here on,
                     # not a split brain on the board until the action ends.
-                    self.store.set_desired_production(plan.pair, fresh.new_production)
+                    self.store.set_desired_production(plan.pair, fresh.new_production, self.clock())
                     roles_marked = True
                 self.poller.refresh(plan.pair)
                 continue
@@ -225,7 +225,7 @@ class ActionRunner:
                                f"{partial}", tuple(results), warnings=tuple(warnings))
         say("verifying")
         if fresh.new_production and not roles_marked:
-            self.store.set_desired_production(plan.pair, fresh.new_production)
+            self.store.set_desired_production(plan.pair, fresh.new_production, self.clock())
         after = await pair_poller.poll_once()
         self.poller.refresh(plan.pair)
         for r in results:

@@ -274,6 +274,26 @@ class DataAgeEstimate:
     reason: str
     restored_backup_landed: datetime | None = None
     restore_running_since: datetime | None = None
+    # Set when the standby was production until then and has not restored since: its data
+    # is its own, up to about that moment (restored_backup_time holds the same time).
+    left_production_at: datetime | None = None
+
+
+def since_role_switch(estimate: DataAgeEstimate, switched_at: datetime, now: datetime,
+                      tz: Tz) -> DataAgeEstimate:
+    """The estimate for a standby that was production until `switched_at` (a failover or a
+    failback): unchanged if a restore began after the switch, else its own data up to then.
+    The crons alone would say it holds the backup restored before it ever was standby."""
+    last = estimate.last_restore_time
+    if last is not None and _utc(last) >= _utc(switched_at):
+        return estimate
+    switched_at, now = _utc(switched_at), _utc(now)
+    return DataAgeEstimate(
+        restored_backup_time=switched_at, last_restore_time=last,
+        data_age=(now - switched_at).total_seconds(),
+        restore_running_since=estimate.restore_running_since, left_production_at=switched_at,
+        reason=(f"estimated: it was production until {_when(switched_at, zone_of(tz), now)} and "
+                "has not restored since; its data is its own up to then"))
 
 
 def _when(moment: datetime, zone: tzinfo, now: datetime) -> str:

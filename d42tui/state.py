@@ -112,10 +112,25 @@ class StateStore:
             entry.setdefault("modes", {})[appliance] = {"mode": mode, "at": at}
         self.update(change)
 
-    def set_desired_production(self, pair: str, appliance: str) -> None:
+    def set_desired_production(self, pair: str, appliance: str, at: float) -> None:
         def change(data: dict[str, Any]) -> None:
-            data["pairs"].setdefault(pair, {})["desired_production"] = appliance
+            note_desired(data["pairs"].setdefault(pair, {}), appliance, at)
         self.update(change)
+
+    def desired_since(self, pair: str) -> float | None:
+        """When the desired production last moved to the appliance it names now (None: as
+        declared in the config): since then the other one has not been production."""
+        entry = self.read()["pairs"].get(pair, {})
+        since = entry.get("desired_since") if isinstance(entry, dict) else None
+        return float(since) if isinstance(since, (int, float)) else None
+
+
+def note_desired(entry: dict[str, Any], appliance: str, at: float) -> None:
+    """Set a pair record's desired production; `desired_since` moves only when it changes
+    (a re-assert of the same roles is not a switch)."""
+    if entry.get("desired_production") != appliance:
+        entry["desired_since"] = at
+    entry["desired_production"] = appliance
 
 
 # --- automation (watch mode): pause, intent journal, heartbeat ----------------------------

@@ -72,6 +72,26 @@ async def test_failover_with_dead_primary_promotes_the_standby(h):
     assert desired == "d42-b" and modes["d42-b"].source == "console"
 
 
+async def test_after_a_failover_the_old_primary_holds_its_own_data_not_the_crons(h):
+    # the simulated pair backs up at :00 and restores at :30 every 4 hours; d42-a was
+    # production until this failover and has not restored since: failing back loses what
+    # d42-b took since the failover, not everything since the last restore's backup
+    h.sim.set_fault("d42-a", "down")
+    plan = await h.plan(ActionKind.FAILOVER, polls=3)
+    switched = time.time()
+    assert (await h.runner.run(plan)).outcome == "done"
+    assert h.store.desired_since("main") == pytest.approx(switched, abs=5)
+    h.sim.set_fault("d42-a", "none")
+    back = await h.plan(ActionKind.FAILBACK, polls=3)
+    est = h.poller.pairs["main"].latest.pipeline.estimate
+    assert est.left_production_at is not None
+    assert est.left_production_at.timestamp() == pytest.approx(switched, abs=5)
+    assert est.data_age < 60
+    hhmm = time.strftime("%H:%M", time.gmtime(est.left_production_at.timestamp()))
+    assert any(f"loses changes made after ~{hhmm}" in line for line in back.situation), \
+        back.situation
+
+
 async def test_planned_switchover_demotes_first_never_two_productions(h):
     plan = await h.plan(ActionKind.FAILOVER)
     assert [(s.appliance, s.mode) for s in plan.steps] == [("d42-a", "standby"),

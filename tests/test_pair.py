@@ -157,11 +157,17 @@ def test_state_store_roles_roundtrip(tmp_path):
     store = StateStore(tmp_path / "st")
     desired, modes = store.roles(PAIR)
     assert desired == "d42-a" and modes["d42-a"] == AssertedMode("production")
+    assert store.desired_since("main") is None  # as the config declares
     store.record_mode("main", "d42-b", "production", 1000.0)
-    store.set_desired_production("main", "d42-b")
+    store.set_desired_production("main", "d42-b", 1000.0)
     desired, modes = StateStore(tmp_path / "st").roles(PAIR)
     assert desired == "d42-b"
     assert modes["d42-b"] == AssertedMode("production", "console", 1000.0)
+    # the switch time moves only when the desired production does (not on a re-assert)
+    store.set_desired_production("main", "d42-b", 2000.0)
+    assert StateStore(tmp_path / "st").desired_since("main") == 1000.0
+    store.set_desired_production("main", "d42-a", 3000.0)
+    assert store.desired_since("main") == 3000.0
     assert (tmp_path / "st" / "state.json").stat().st_mode & 0o777 == 0o600
 
 

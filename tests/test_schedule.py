@@ -291,6 +291,26 @@ def test_reason_says_a_running_restore_is_not_counted() -> None:
     assert "a restore began at 03:00 and may run until 03:30, so it is not counted" in est.reason
 
 
+def test_a_standby_that_was_production_holds_its_own_data_until_it_restores() -> None:
+    from d42tui.schedule import since_role_switch
+
+    # backups at 01:00, restores at 03:00 on the standby; d42-a, production until a
+    # failover at 10:20, is now the standby. The crons alone say it restored the 01:00 backup
+    now = utc(2024, 6, 10, 10, 40)
+    crons = estimate_standby_data("0 1 * * *", "0 3 * * *", "UTC", now)
+    assert crons.restored_backup_time == utc(2024, 6, 10, 1)
+    est = since_role_switch(crons, utc(2024, 6, 10, 10, 20), now, "UTC")
+    assert est.left_production_at == est.restored_backup_time == utc(2024, 6, 10, 10, 20)
+    assert est.data_age == 20 * 60
+    assert "it was production until 10:20 and has not restored since" in est.reason
+    assert loss_text(est, now, "UTC") == \
+        "failing over now loses changes made after ~10:20 (about 20 min)"
+    # once a restore has run on it after the switch, the crons tell again
+    later = utc(2024, 6, 11, 4)
+    crons = estimate_standby_data("0 1 * * *", "0 3 * * *", "UTC", later)
+    assert since_role_switch(crons, utc(2024, 6, 10, 10, 20), later, "UTC") is crons
+
+
 @pytest.mark.parametrize("tz,now,text", [
     ("UTC", utc(2024, 6, 10, 4, 12), "failing over now loses changes made after ~01:00 (about 3 h 12 min)"),
     ("UTC", utc(2024, 6, 10, 1, 45), "failing over now loses changes made after ~01:00 (about 45 min)"),

@@ -131,13 +131,15 @@ class BackupMonitor:
         if job is not None:
             await job
 
-    def view(self) -> PipelineView:
+    def view(self, switched_at: float | None = None) -> PipelineView:
         """Recomputed when a new look landed, a scheduled time passed, or a minute went by:
-        cron maths every round for every pair would cost more than the polls themselves."""
+        cron maths every round for every pair would cost more than the polls themselves.
+        `switched_at`: when production last moved to the appliance that has it now (the
+        standby's data is its own until it restores after that)."""
         self._start_static(delay=2.0)
         now_ts = self.clock()
         key = (len(self.history), self.history[-1] if self.history else None, int(now_ts // 60),
-               self._static is not None)
+               self._static is not None, switched_at)
         if self._cached is not None:
             old_key, old = self._cached
             boundaries = [t.timestamp() for t in (old.next_backup, old.next_restore) if t]
@@ -145,11 +147,11 @@ class BackupMonitor:
                 boundaries.append(old.restore_window[1].timestamp())
             if old_key == key and all(now_ts < b for b in boundaries):
                 return old
-        view = self._compute(datetime.fromtimestamp(now_ts, UTC))
+        view = self._compute(datetime.fromtimestamp(now_ts, UTC), switched_at)
         self._cached = (key, view)
         return view
 
-    def _compute(self, now: datetime) -> PipelineView:
+    def _compute(self, now: datetime, switched_at: float | None = None) -> PipelineView:
         pair = self.pair
         history = list(self.history)
         # The production appliance's own backup status is judged by the pair verdict.
@@ -161,6 +163,9 @@ class BackupMonitor:
         estimate = loss = None
         if pair.backup_cron and pair.restore_cron:
             estimate = estimate_pair(pair, history, now)
+            if switched_at is not None:
+                estimate = schedule.since_role_switch(
+                    estimate, datetime.fromtimestamp(switched_at, UTC), now, pair.timezone)
             loss = schedule.loss_text(estimate, now, pair.timezone)
         window = None
         if pair.restore_cron:

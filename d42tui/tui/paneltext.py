@@ -91,9 +91,11 @@ def pipeline_lines(pair: PairConfig, snap: PairSnapshot | None, now: float,
             age = now - est.restored_backup_time.timestamp()
             limit = pair.backup.max_age if pair.backup is not None else DEFAULT_MAX_AGE
             tone: Tone = "warning" if age > limit else "strong"
+            source = (f"its own, production until {_clock(est.left_production_at, pair, now)}"
+                      if est.left_production_at is not None else
+                      f"restored the {_clock(est.restored_backup_time, pair, now)} backup")
             lines.append((("standby data ", ""), (f"≈ {duration_words(age)} old", tone),
-                          (f" (estimate: restored the {_clock(est.restored_backup_time, pair, now)}"
-                           " backup)", "dim")))
+                          (f" (estimate: {source})", "dim")))
         else:
             lines.append((("standby data age unknown ", ""), (f"(estimate: {est.reason})", "dim")))
     for warning in view.warnings:

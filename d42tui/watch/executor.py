@@ -17,7 +17,7 @@ from ..audit import JsonlLog, new_action_id
 from ..config import PairConfig
 from ..dns import switch
 from ..pair import PairSnapshot
-from ..state import StateStore, update_pair
+from ..state import StateStore, note_desired, update_pair
 from ._schedule import data_loss_text
 from .config import AutomationConfig
 from .decision import Decision
@@ -99,7 +99,7 @@ def _roles(target: str, mode: str, at: float, hold: dict[str, Any] | None = None
     def also(entry: dict[str, Any], auto: dict[str, Any]) -> None:
         entry.setdefault("modes", {})[target] = {"mode": mode, "at": at}
         if mode == "production":
-            entry["desired_production"] = target
+            note_desired(entry, target, at)
         if fence is not None:
             pending = set(auto.get("fence_pending", [])) | {fence}
             auto["fence_pending"] = sorted(pending)
