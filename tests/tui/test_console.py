@@ -177,6 +177,7 @@ async def test_many_pairs_list_drills_into_a_board():
         assert isinstance(app.screen, PairsScreen)
         text = screen_text(app)
         assert "✔ HEALTHY" in text and "✖ PRIMARY DOWN" in text and "? UNKNOWN" in text
+        assert text.splitlines()[-1].startswith("⏎ open pair")  # the footer says how
         await pilot.press("down", "enter")
         await pilot.pause()
         assert isinstance(app.screen, BoardScreen) and app.screen.pair.name == "emea"

@@ -6,6 +6,7 @@ text changed.
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -17,6 +18,10 @@ COLUMNS = (("pair", "Pair"), ("verdict", "Verdict"), ("automation", "Auto"),
 
 class PairTable(DataTable):
     """The compact many-pairs list."""
+
+    # DataTable's own Enter is hidden from the footer, and shadows the screen's: say it here.
+    BINDINGS = [Binding("enter", "select_cursor", "open pair",
+                        tooltip="open the board of the pair under the cursor")]
 
     DEFAULT_CSS = """
     PairTable { height: auto; max-height: 1fr; overflow-x: hidden; }
