@@ -87,6 +87,9 @@ class PollResult:
     failure: Failure | None
     api_ok: bool | None = None  # main-API probe: None when not configured
     api_failure: Failure | None = None
+    # The site's mode probe (None when not configured, or when it failed: see probe_failure)
+    probed_mode: str | None = None
+    probe_failure: Failure | None = None
 
     @property
     def ok(self) -> bool:
@@ -279,14 +282,54 @@ class ApplianceClient:
             return Failure(FailureKind.BAD_RESPONSE, "no tag list in the API answer")
         return None
 
+    async def probe_mode(self, deadline: float | None = None) -> tuple[str | None,
+                                                                      Failure | None]:
+        """The mode the site's probe reports: ("production" | "standby", None), or
+        (None, why not). Never the appliance's own word: it has no GET of its mode."""
+        probe = self.cfg.mode_probe
+        if probe is None:
+            return None, None
+        tracer = _Sent()
+        try:
+            kwargs = {"auth": self._auth()} if probe.auth else {}
+            response, raw = await self._request("GET", probe.url, tracer, deadline, **kwargs)
+        except _NoCredentials as exc:
+            return None, Failure(FailureKind.NO_CREDENTIALS, str(exc))
+        except Exception as exc:
+            return None, classify_exception(exc)
+        body = _decode(raw)
+        if response.status_code != 200:
+            return None, _status_failure(response, body)
+        if probe.json_path is None:
+            text = raw.decode("utf-8", "replace")
+            found = [m for m, v in (("production", probe.production),
+                                    ("standby", probe.standby)) if v in text]
+        else:
+            value: Any = body
+            for key in probe.json_path.split("."):
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is None or isinstance(value, (dict, list)):
+                return None, Failure(FailureKind.BAD_RESPONSE,
+                                     f"no value at {probe.json_path}")
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            found = [m for m, v in (("production", probe.production),
+                                    ("standby", probe.standby)) if v == text]
+        if len(found) != 1:
+            return None, Failure(FailureKind.BAD_RESPONSE, "the answer says neither mode"
+                                 if not found else "the answer says both modes")
+        return found[0], None
+
     async def poll(self, deadline: float | None = None) -> PollResult:
-        """Health, plus the main-API probe when configured, concurrently."""
-        if self.cfg.api is None:
+        """Health, plus the main-API probe and the mode probe when configured, concurrently."""
+        if self.cfg.api is None and self.cfg.mode_probe is None:
             return await self.health(deadline)
-        result, api_failure = await asyncio.gather(self.health(deadline),
-                                                   self.api_alive(deadline))
+        result, api_failure, (mode, probe_failure) = await asyncio.gather(
+            self.health(deadline), self.api_alive(deadline), self.probe_mode(deadline))
         return PollResult(result.appliance, result.at, result.latency, result.health,
-                          result.failure, api_ok=api_failure is None, api_failure=api_failure)
+                          result.failure,
+                          api_ok=None if self.cfg.api is None else api_failure is None,
+                          api_failure=api_failure, probed_mode=mode,
+                          probe_failure=probe_failure)
 
     async def set_mode(self, mode: str) -> ModeChangeResult:
         """POST the mode. Never reports `done` without the appliance's 200 answer."""

@@ -117,6 +117,31 @@ class ApiConfig(StrictModel):
         return pick_secret(self, "password")
 
 
+class ModeProbeConfig(StrictModel):
+    """A site's own signal of an appliance's mode (the appliance has no GET of it): a URL
+    fetched with each poll, with the appliance's `tls:` settings. `production` and
+    `standby` are the values that mean each mode: of the JSON field at `json_path`
+    (dotted, e.g. `appliances.d42-a.mode`), or without it text the body contains."""
+
+    url: Url
+    auth: bool = False  # send the appliance's Appliance Manager credentials
+    json_path: str | None = None
+    production: str = Field(min_length=1)
+    standby: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ModeProbeConfig:
+        if self.production == self.standby:
+            raise ValueError("@standby: must differ from production")
+        if self.json_path is None and (self.production in self.standby
+                                       or self.standby in self.production):
+            raise ValueError("@standby: without json_path the body is searched for either "
+                             "text, so neither may contain the other")
+        if self.json_path is not None and not all(self.json_path.split(".")):
+            raise ValueError("@json_path: dotted keys such as appliances.d42-a.mode")
+        return self
+
+
 class ApplianceConfig(StrictModel):
     name: Name
     url: Url
@@ -128,6 +153,7 @@ class ApplianceConfig(StrictModel):
     health_auth: bool = False  # send basic auth to /healthstats/ (sites that protect it)
     tls: TlsConfig = Field(default_factory=TlsConfig)
     api: ApiConfig | None = None
+    mode_probe: ModeProbeConfig | None = None
 
     @model_validator(mode="after")
     def _secret(self) -> ApplianceConfig:

@@ -191,6 +191,11 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
     names = [a.name for a in pair.appliances]
     prods = [n for n in names if modes[n].mode == "production"]
     states = {n: views[n].reachability for n in names}
+    probed, probe_reasons = _probe_findings(names, views, modes)
+    if len(probed) == 2 and all(m == "production" for m in probed.values()):
+        return PairVerdict(Verdict.SPLIT_BRAIN, (Reason(
+            "critical", "both appliances are production by the site's mode probes"),
+            *probe_reasons))
     unfenced = None
     if len(prods) == 2 and desired_production in prods:
         # An old primary that was down during a failover is still asserted production; while it
@@ -223,16 +228,16 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
     standby = next(n for n in names if n != primary)
     if states[primary] is Reachability.DOWN:
         return PairVerdict(Verdict.PRIMARY_DOWN, (Reason(
-            "critical", f"{primary} (production) {_down_words(views[primary])}"),),
-            primary, standby)
+            "critical", f"{primary} (production) {_down_words(views[primary])}"),
+            *probe_reasons), primary, standby)
     if states[standby] is Reachability.DOWN:
         reasons = [Reason("warning", f"{standby} (standby) {_down_words(views[standby])}: "
                                      "no failover possible")]
         if unfenced:
             reasons.append(Reason("warning", f"{unfenced} is still asserted production and not "
                                              "fenced: re-assert standby on it when it returns"))
-        return PairVerdict(Verdict.STANDBY_DOWN, tuple(reasons), primary, standby)
-    reasons: list[Reason] = []
+        return PairVerdict(Verdict.STANDBY_DOWN, (*reasons, *probe_reasons), primary, standby)
+    reasons: list[Reason] = list(probe_reasons)
     for n in names:
         view = views[n]
         if view.reachability is Reachability.SUSPECT:
@@ -257,6 +262,28 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
     if reasons:
         return PairVerdict(Verdict.DEGRADED, tuple(reasons), primary, standby)
     return PairVerdict(Verdict.HEALTHY, (), primary, standby)
+
+
+def _probe_findings(names: Sequence[str], views: Mapping[str, ApplianceView],
+                    modes: Mapping[str, AssertedMode]) -> tuple[dict[str, str], list[Reason]]:
+    """The modes the site's probes report (appliance -> mode), and what is wrong with them:
+    a probe that contradicts the asserted mode (changed outside the console?), or fails."""
+    probed: dict[str, str] = {}
+    reasons: list[Reason] = []
+    for n in names:
+        last = views[n].last
+        if last is None:
+            continue
+        if last.probed_mode is not None:
+            probed[n] = last.probed_mode
+            if last.probed_mode != modes[n].mode:
+                reasons.append(Reason("critical", (
+                    f"{n} is asserted {modes[n].mode} but its mode probe says "
+                    f"{last.probed_mode}: changed outside the console? Re-assert its role "
+                    "or check the probe")))
+        elif last.probe_failure is not None and last.ok:  # (a dead appliance says enough)
+            reasons.append(Reason("warning", f"{n} mode probe: {last.probe_failure}"))
+    return probed, reasons
 
 
 def _down_words(view: ApplianceView) -> str:

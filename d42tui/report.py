@@ -76,6 +76,9 @@ def appliance_json(cfg: ApplianceConfig, view: ApplianceView, mode: AssertedMode
         "outage_failures": view.outage_failures,  # those that show it not serving
         "last_good_poll": iso(view.last_good.at) if view.last_good else None,
         "failure": _failure_json(last.failure if last else None),
+        "mode_probe": None if cfg.mode_probe is None else {
+            "mode": last.probed_mode if last else None,
+            "failure": _failure_json(last.probe_failure if last else None)},
         "tls": tls_mode(cfg),
         "health": None if health is None else {
             "cpu_percent": _round(health.cpu_percent),

@@ -175,6 +175,14 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
     reach: Line = ((reach_text(view), tone),)
     if latency != "-":
         reach += ((f" · {latency}", ""),)
+    if cfg.mode_probe is not None and view.last is not None:
+        probed = view.last.probed_mode
+        if probed == mode.mode:
+            reach += ((" · probe ✔", "ok"),)
+        elif probed is not None:
+            reach += ((f" · probe: {probed} ✖", "critical"),)
+        elif view.last.ok:
+            reach += ((" · probe ?", "warning"),)
 
     failures = view.consecutive_failures
     if view.last_good is None:
