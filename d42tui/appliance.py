@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._httpx import httpx
-from .config import ApplianceConfig
+from .config import ApplianceConfig, TlsConfig
 from .health import Health, clean_text, parse_health
 from .secrets import SecretError
 from .transport import SENT_FLAG, LeanTransport, PinMismatch
@@ -113,8 +113,7 @@ class ModeChangeResult:
     failure: Failure | None = None
 
 
-def ssl_context_for(cfg: ApplianceConfig) -> ssl.SSLContext:
-    tls = cfg.tls
+def ssl_context_for_tls(tls: TlsConfig) -> ssl.SSLContext:
     if tls.fingerprint_sha256 or not tls.verify:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False  # with a pin, the pin is the identity
@@ -202,14 +201,15 @@ class ApplianceClient:
         self.cfg = cfg
         self.timeout = timeout
         self.clock = clock
-        transport = LeanTransport(ssl_context_for(cfg), cfg.tls.fingerprint_sha256)
-        self._client = httpx.AsyncClient(
-            transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False,
-            trust_env=False, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-        )
+        self._client = _http_client(cfg.tls, timeout)
+        # The mode probe is another service (a CMDB, a status page): its own TLS settings.
+        self._probe_client = (_http_client(cfg.mode_probe.tls, timeout)
+                              if cfg.mode_probe is not None else None)
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._probe_client is not None:
+            await self._probe_client.aclose()
 
     async def __aenter__(self) -> ApplianceClient:
         return self
@@ -228,12 +228,13 @@ class ApplianceClient:
             raise _NoCredentials(str(exc)) from None
 
     async def _request(self, method: str, url: str, tracer: _Sent, deadline: float | None = None,
+                       client: httpx.AsyncClient | None = None,
                        **kwargs: Any) -> tuple[httpx.Response, bytes]:
         if deadline is None:
             deadline = asyncio.get_running_loop().time() + self.timeout
         async with asyncio.timeout_at(deadline):
-            response = await self._client.request(method, url, extensions={SENT_FLAG: tracer},
-                                                  **kwargs)
+            response = await (client or self._client).request(
+                method, url, extensions={SENT_FLAG: tracer}, **kwargs)
             return response, response.content[:MAX_BODY]
 
     async def health(self, deadline: float | None = None) -> PollResult:
@@ -292,7 +293,8 @@ class ApplianceClient:
         tracer = _Sent()
         try:
             kwargs = {"auth": self._auth()} if probe.auth else {}
-            response, raw = await self._request("GET", probe.url, tracer, deadline, **kwargs)
+            response, raw = await self._request("GET", probe.url, tracer, deadline,
+                                                self._probe_client, **kwargs)
         except _NoCredentials as exc:
             return None, Failure(FailureKind.NO_CREDENTIALS, str(exc))
         except Exception as exc:
@@ -366,6 +368,13 @@ class ApplianceClient:
         outcome = "unknown" if response.status_code in (502, 504) else "failed"
         return ModeChangeResult(self.cfg.name, mode, outcome, response.status_code, str(failure),
                                 True, latency, failure)
+
+
+def _http_client(tls: TlsConfig, timeout: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=LeanTransport(ssl_context_for_tls(tls), tls.fingerprint_sha256),
+        timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
 
 
 class _NoCredentials(Exception):

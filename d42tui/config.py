@@ -94,8 +94,15 @@ class TlsConfig(StrictModel):
         return self
 
 
+def _check_full_url(value: str) -> str:
+    """An http(s) URL fetched as written (a base URL loses its final slash, this one not)."""
+    _check_url(value)
+    return value
+
+
 Name = Annotated[str, AfterValidator(_check_name)]
 Url = Annotated[str, AfterValidator(_check_url)]
+FullUrl = Annotated[str, AfterValidator(_check_full_url)]
 
 
 class ApiConfig(StrictModel):
@@ -119,15 +126,16 @@ class ApiConfig(StrictModel):
 
 class ModeProbeConfig(StrictModel):
     """A site's own signal of an appliance's mode (the appliance has no GET of it): a URL
-    fetched with each poll, with the appliance's `tls:` settings. `production` and
+    fetched with each poll, with its own `tls:` settings. `production` and
     `standby` are the values that mean each mode: of the JSON field at `json_path`
     (dotted, e.g. `appliances.d42-a.mode`), or without it text the body contains."""
 
-    url: Url
-    auth: bool = False  # send the appliance's Appliance Manager credentials
+    url: FullUrl
+    auth: bool = False  # send the appliance's Appliance Manager credentials (same host only)
     json_path: str | None = None
     production: str = Field(min_length=1)
     standby: str = Field(min_length=1)
+    tls: TlsConfig = Field(default_factory=TlsConfig)  # its own: verified by default
 
     @model_validator(mode="after")
     def _distinct(self) -> ModeProbeConfig:
@@ -158,6 +166,12 @@ class ApplianceConfig(StrictModel):
     @model_validator(mode="after")
     def _secret(self) -> ApplianceConfig:
         check_one_secret(self, "password")
+        probe = self.mode_probe
+        if probe is not None and probe.auth and \
+                urlsplit(probe.url).hostname != urlsplit(self.url).hostname:
+            raise ValueError(f"@mode_probe.auth: the Appliance Manager credentials go only to "
+                             f"{urlsplit(self.url).hostname}, not to "
+                             f"{urlsplit(probe.url).hostname}")
         return self
 
     def secret(self) -> Secret | None:

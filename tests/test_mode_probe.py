@@ -36,8 +36,10 @@ def probe_config(sim, tmp_path: Path, probes: dict[str, dict]):
 
 
 def truth_probe(sim, name: str) -> dict:
+    # on the appliance's host: it may carry the appliance's credentials (the control API
+    # ignores them)
     return {"url": sim.control_url + "/truth", "json_path": f"appliances.{name}.mode",
-            "production": "production", "standby": "standby"}
+            "production": "production", "standby": "standby", "auth": True}
 
 
 def flip_by_hand(sim, name: str, mode: str) -> None:
@@ -146,6 +148,9 @@ async def test_without_json_path_the_body_is_searched_for_either_text(sim, tmp_p
      "mode_probe.json_path", "dotted keys"),
     ({"url": "ftp://x", "production": "p", "standby": "s"}, "mode_probe.url", "http(s) URL"),
     ({"url": "https://x.example.com/m", "production": "p"}, "mode_probe.standby", "missing"),
+    # the Appliance Manager's password never goes to another host
+    ({"url": "https://cmdb.example.com/m", "production": "p", "standby": "s", "auth": True},
+     "mode_probe.auth", "go only to 127.0.0.1, not to cmdb.example.com"),
 ])
 def test_a_bad_probe_names_its_key(sim, tmp_path, probe, key, words):
     data = sim_config_dict(sim, tmp_path)
@@ -154,3 +159,19 @@ def test_a_bad_probe_names_its_key(sim, tmp_path, probe, key, words):
         parse_config(yaml.safe_dump(data), Path("d42.yaml"))
     [line] = info.value.lines
     assert line.startswith(f"d42.yaml: pairs[0].appliances[0].{key}: ") and words in line, line
+
+
+async def test_the_probe_is_checked_with_its_own_tls_settings(sim, tmp_path):
+    # a probe served over HTTPS by another host (here d42-b's listener): d42-a's pin does
+    # not apply to it; its own tls: section does, and is verified by default
+    page = {"url": sim.url("d42-b") + "/healthstats/", "production": "cpu_used_percent",
+            "standby": "no such text"}
+    config = probe_config(sim, tmp_path, {"d42-a": page})
+    snap = await poll(config, tmp_path)
+    failure = snap.views["d42-a"].last.probe_failure
+    assert failure is not None and failure.kind.value == "certificate"  # self-signed
+    assert "d42-a mode probe: certificate not trusted" in snap.verdict.reasons[0].text
+    pinned = {**page, "tls": {"fingerprint_sha256": sim.fingerprint("d42-b")}}
+    config = probe_config(sim, tmp_path, {"d42-a": pinned})
+    snap = await poll(config, tmp_path)
+    assert snap.views["d42-a"].last.probed_mode == "production", snap.views["d42-a"].last
