@@ -203,7 +203,9 @@ class ApplianceClient:
         self.clock = clock
         self._client = _http_client(cfg.tls, timeout)
         # The mode probe is another service (a CMDB, a status page): its own TLS settings.
-        self._probe_client = (_http_client(cfg.mode_probe.tls, timeout)
+        # A plain-HTTP probe needs no TLS context (loading the system CAs costs ~30 ms).
+        self._probe_client = (_http_client(cfg.mode_probe.tls, timeout,
+                                           tls_needed=cfg.mode_probe.url.startswith("https:"))
                               if cfg.mode_probe is not None else None)
 
     async def aclose(self) -> None:
@@ -370,9 +372,11 @@ class ApplianceClient:
                                 True, latency, failure)
 
 
-def _http_client(tls: TlsConfig, timeout: float) -> httpx.AsyncClient:
+def _http_client(tls: TlsConfig, timeout: float, *, tls_needed: bool = True
+                 ) -> httpx.AsyncClient:
+    context = ssl_context_for_tls(tls) if tls_needed else None
     return httpx.AsyncClient(
-        transport=LeanTransport(ssl_context_for_tls(tls), tls.fingerprint_sha256),
+        transport=LeanTransport(context, tls.fingerprint_sha256),
         timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
 

@@ -102,7 +102,8 @@ def _run_demo(args: argparse.Namespace) -> int:
             store = StateStore(Path(tmp) / "state")
             appliances = [a.name for pair in config.pairs for a in pair.appliances]
             app = DemoConsoleApp(config, poller=Poller(config, store), store=store,
-                                 demo=SimulatorDemo(appliances, sim.set_fault),
+                                 demo=SimulatorDemo(appliances, sim.set_fault,
+                                                    sim.set_mode_by_hand),
                                  read_only=args.read_only, theme=args.theme, themes=themes,
                                  theme_problems=problems)
             running.append(app)

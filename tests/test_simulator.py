@@ -438,6 +438,20 @@ def test_control_api_injects_faults_and_reports_truth(sim):
         assert raw.get("/requests", params={"appliance": "nope"}).status_code == 400
 
 
+def test_a_mode_changed_by_hand_leaves_no_request_behind(sim):
+    # as a person in the appliance's own UI: the truth changes, no API request is logged
+    with ControlClient(sim.control_url) as control:
+        truth = control.set_mode_by_hand("d42-b", "production")
+        assert truth["appliances"]["d42-b"] == {"mode": "production", "fault": "none"}
+        assert control.requests("d42-b") == []
+        with pytest.raises(ValueError, match="mode must be production or standby"):
+            control.set_mode_by_hand("d42-b", "primary")
+        with pytest.raises(ValueError, match="unknown appliance"):
+            control.set_mode_by_hand("nope", "standby")
+    with httpx.Client(base_url=sim.control_url, trust_env=False) as raw:
+        assert raw.post("/mode", content=b"[]").status_code == 400
+
+
 def test_control_client_says_when_no_simulator_listens():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -32,7 +32,8 @@ def _error(status: int, message: str, headers: list[tuple[str, str]] | None = No
 
 
 class ControlApi:
-    """Routes: GET /truth, POST /fault, GET|DELETE /requests, GET /appliances."""
+    """Routes: GET /truth, POST /fault, POST /mode (by hand, in the appliance's own UI),
+    GET|DELETE /requests, GET /appliances."""
 
     def __init__(self, sim: Simulator):
         self.sim = sim
@@ -41,6 +42,7 @@ class ControlApi:
         routes = {
             "/truth": {"GET": self._truth},
             "/fault": {"POST": self._fault},
+            "/mode": {"POST": self._mode},
             "/requests": {"GET": self._requests, "DELETE": self._clear},
             "/appliances": {"GET": self._appliances},
         }
@@ -72,6 +74,23 @@ class ControlApi:
             return _error(400, f"unknown fault kind {kind!r} (one of {', '.join(FAULT_KINDS)})")
         try:
             await self.sim.set_fault_async(name, kind, ms)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return Response.json(200, self.sim.truth())
+
+    async def _mode(self, request: Request) -> Response:
+        try:
+            payload = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+        if not isinstance(payload, dict):
+            return _error(400, "the body must be a JSON object: "
+                               "{\"appliance\": NAME, \"mode\": \"production\"|\"standby\"}")
+        name, mode = payload.get("appliance"), payload.get("mode")
+        if not isinstance(name, str) or name not in self.sim.names:
+            return _error(400, f"unknown appliance {name!r} (known: {', '.join(self.sim.names)})")
+        try:
+            await self.sim.set_mode_by_hand_async(name, mode)
         except ValueError as exc:
             return _error(400, str(exc))
         return Response.json(200, self.sim.truth())
@@ -110,6 +129,10 @@ class ControlClient:
 
     def truth(self) -> dict[str, Any]:
         return self._call("GET", "/truth")
+
+    def set_mode_by_hand(self, name: str, mode: str) -> dict[str, Any]:
+        """Change an appliance's mode as a person in its own UI would; returns the truth."""
+        return self._call("POST", "/mode", json={"appliance": name, "mode": mode})
 
     def set_fault(self, name: str, kind: str, ms: int | None = None) -> dict[str, Any]:
         """Inject a fault; returns the truth afterwards."""

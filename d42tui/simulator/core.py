@@ -204,6 +204,19 @@ class Simulator:
             entry.appliance.set_fault(kind, ms)
         await self._sync_listeners(entry)
 
+    def set_mode_by_hand(self, name: str, mode: str) -> None:
+        """The mode changed in the appliance's own UI, as a person would change it: no
+        request through the API (and so nothing any console sent or saw)."""
+        if mode not in ("production", "standby"):
+            raise ValueError(f"mode must be production or standby, not {mode!r}")
+        entry = self._entry(name)
+        with self._lock:
+            entry.appliance.set_mode(mode, self._clock())
+
+    async def set_mode_by_hand_async(self, name: str, mode: str) -> None:
+        """`set_mode_by_hand` for the control API (nothing to await: no listener changes)."""
+        self.set_mode_by_hand(name, mode)
+
     def truth(self) -> dict[str, dict[str, dict[str, str]]]:
         """What is really true: `{"appliances": {name: {"mode": …, "fault": …}}}`."""
         with self._lock:

@@ -93,12 +93,19 @@ class SimulatorProcess:
 
     def set_fault(self, appliance: str, kind: str, ms: int | None = None) -> object:
         """Inject a fault through the control API (blocking: call it from a thread)."""
+        return self._control().set_fault(appliance, kind, ms)
+
+    def set_mode_by_hand(self, appliance: str, mode: str) -> object:
+        """Flip a mode as a person in the appliance's UI would (blocking, as set_fault)."""
+        return self._control().set_mode_by_hand(appliance, mode)
+
+    def _control(self):  # -> ControlClient, imported only when the demo injects something
         if self._client is None:
             from .control import ControlClient
 
             assert self._control_url is not None, "wait_ready() first"
             self._client = ControlClient(self._control_url)
-        return self._client.set_fault(appliance, kind, ms)
+        return self._client
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._client is not None:

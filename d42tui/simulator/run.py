@@ -103,6 +103,11 @@ def write_config(sim: Simulator, path: str | os.PathLike, passwords: dict[str, s
                 entry["api"] = {"url": sim.api_url(s.name), "username": s.username}
                 if "password_file" in entry:
                     entry["api"]["password_file"] = entry["password_file"]
+            # The site's own signal of the mode, here the simulator's truth: a mode flipped
+            # by hand (POST /mode on the control API) shows on the board.
+            entry["mode_probe"] = {"url": f"{sim.control_url}/truth",
+                                   "json_path": f"appliances.{s.name}.mode",
+                                   "production": "production", "standby": "standby"}
             appliances.append(entry)
         pair: dict[str, Any] = {"name": pair_name, "production": production.name,
                                 "timezone": production.timezone, "appliances": appliances}

@@ -448,15 +448,27 @@ class ConsoleApp(ActionKeys, App[int]):
             return
         demo = self.demo
         targets = [choice.appliance] if choice.appliance else list(demo.appliances)
-        from .demo import SLOW_MS
-
-        def work() -> None:
-            for name in targets:
-                demo.set_fault(name, choice.kind, SLOW_MS if choice.kind == "slow" else None)
+        from .demo import FLIP_MODE, SLOW_MS
 
         who = choice.appliance or "every appliance"
-        text = f"demo: cleared faults on {who}" if choice.kind == "none" else \
-            f"demo: injected fault '{choice.kind}' into {who}"
+        if choice.kind == FLIP_MODE and choice.appliance is not None:
+            # The opposite of what the console asserts, as a person in the appliance's own
+            # UI would do it: the console sends nothing and only a mode probe can notice.
+            pair = self.config.pair_of_appliance(choice.appliance)
+            asserted = self.declared_mode(pair, choice.appliance).mode
+            mode = "standby" if asserted == "production" else "production"
+            text = f"demo: {choice.appliance} set to {mode} by hand, outside the console"
+
+            def work() -> None:
+                demo.set_mode_by_hand(choice.appliance, mode)
+        else:
+            text = f"demo: cleared faults on {who}" if choice.kind == "none" else \
+                f"demo: injected fault '{choice.kind}' into {who}"
+
+            def work() -> None:
+                for name in targets:
+                    demo.set_fault(name, choice.kind, SLOW_MS if choice.kind == "slow" else None)
+
         self.add_events([console_event(self.clock(), text, "strong")])
         self.run_worker(work, thread=True, group="demo", exit_on_error=False)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 SLOW_MS = 700  # slower than the poll timeout would be a black hole; this shows as latency
+FLIP_MODE = "flip-mode"  # not a simulator fault: the mode changed outside the console
 
 FAULTS: tuple[tuple[str, str], ...] = (
     ("down", "kill it (connection refused)"),
@@ -21,6 +22,7 @@ FAULTS: tuple[tuple[str, str], ...] = (
     ("error500", "make it answer 500 Internal Server Error"),
     ("unauthorized", "make it reject the credentials (401)"),
     ("garbage", "make it answer an HTML page, not JSON"),
+    (FLIP_MODE, "flip its mode by hand, as someone in its own UI"),
 )
 
 # key -> (fault kind, label), for the appliance the menu targets (Tab switches it).
@@ -56,6 +58,8 @@ class DemoControl(Protocol):
 
     def set_fault(self, appliance: str, kind: str, ms: int | None = None) -> object: ...
 
+    def set_mode_by_hand(self, appliance: str, mode: str) -> object: ...
+
 
 @dataclass
 class SimulatorDemo:
@@ -63,6 +67,10 @@ class SimulatorDemo:
 
     appliances: list[str]
     _set_fault: Callable[..., object]
+    _set_mode_by_hand: Callable[[str, str], object]
 
     def set_fault(self, appliance: str, kind: str, ms: int | None = None) -> object:
         return self._set_fault(appliance, kind, ms=ms)
+
+    def set_mode_by_hand(self, appliance: str, mode: str) -> object:
+        return self._set_mode_by_hand(appliance, mode)

@@ -62,7 +62,8 @@ def sim_app(sim, tmp_path, *, demo: bool = False, poll: dict | None = None,
     kwargs.setdefault("themes", builtin_themes())
     if demo:
         return DemoConsoleApp(config, poller=Poller(config, store), store=store,
-                              demo=SimulatorDemo(list(sim.names), sim.set_fault), **kwargs)
+                              demo=SimulatorDemo(list(sim.names), sim.set_fault,
+                                                 sim.set_mode_by_hand), **kwargs)
     return ConsoleApp(config, poller=Poller(config, store), store=store, **kwargs)
 
 

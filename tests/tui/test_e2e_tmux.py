@@ -118,7 +118,13 @@ def test_demo_in_a_real_terminal(tmux_session):
     keys("x")
     wait("clear every fault")
     keys("c")
-    wait("✔ HEALTHY")
+    screen = wait("✔ HEALTHY")
+    assert "probe ✔" in screen  # the demo's mode probes agree with the asserted modes
+    keys("x")
+    wait("flip its mode by hand")
+    keys("Tab", "9")  # d42-b made production in its own UI, behind the console's back
+    screen = wait("✖ SPLIT BRAIN")
+    assert "probe: production ✖" in screen
     keys("q")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and "HEALTHY" in capture():

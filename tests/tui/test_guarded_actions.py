@@ -336,7 +336,8 @@ async def test_the_demo_keeps_audit_and_events_in_its_own_state_dir(sim, tmp_pat
     config = load_sim_config(sim, tmp_path, poll=FAST_POLL)
     store = StateStore(tmp_path / "demo-state")
     app = DemoConsoleApp(config, poller=Poller(config, store), store=store,
-                         demo=SimulatorDemo(list(sim.names), sim.set_fault),
+                         demo=SimulatorDemo(list(sim.names), sim.set_fault,
+                                            sim.set_mode_by_hand),
                          themes=builtin_themes())
     assert app.desk.runner.audit.path == tmp_path / "demo-state" / "audit.jsonl"
     assert app.recorder.log.path == tmp_path / "demo-state" / "events.jsonl"
