@@ -205,6 +205,10 @@ def pair_dns_problem(pair: PairConfig, snap: PairSnapshot | None,
     return dns_mismatch(pair.dns, answer, production)
 
 
+# Worst last: how check and the board rank a pair's levels against each other.
+LEVEL_ORDER = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
+
+
 def dns_level(problem: str) -> str:
     """Pointing at a standby, at nothing or at no appliance of the pair is critical (clients
     do not reach production); not being able to tell, or a partial answer, is a warning."""
@@ -321,7 +325,7 @@ def check_line(config: Config, snaps: dict[str, PairSnapshot],
     is not standing by. `dns` holds the DNS warning of pairs whose service name is wrong:
     pointing at a standby, at nothing or at no appliance of the pair is CRITICAL (clients
     do not reach production), not being able to tell is a WARNING."""
-    order = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
+    order = LEVEL_ORDER
     parts, perf, worst = [], [], "ok"
     for pair in config.pairs:
         snap = snaps.get(pair.name)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from .. import schedule
 from ..config import ApplianceConfig, PairConfig
 from ..pair import ApplianceView, AssertedMode, PairSnapshot, PairVerdict, Reachability, Verdict
-from ..report import backup_text, dns_label, dns_level, mode_text, reach_text
+from ..report import LEVEL_ORDER, backup_text, dns_label, dns_level, mode_text, reach_text
 
 Tone = str  # "", "ok", "warning", "critical", "dim", "strong"
 Span = tuple[str, Tone]
@@ -277,14 +277,11 @@ def headline(verdict: PairVerdict, dns_problem: str | None = None) -> tuple[Tone
     words = verdict.verdict.value
     if dns_problem:
         level = dns_level(dns_problem)
-        if _TONE_RANK[level] > _TONE_RANK[tone]:
+        if LEVEL_ORDER[level] > LEVEL_ORDER[tone]:
             tone = level
         words = dns_label(dns_problem) if verdict.verdict is Verdict.HEALTHY else \
             f"{words} · {dns_label(dns_problem)}"
     return tone, f"{VERDICT_GLYPH[tone]} {words}"
-
-
-_TONE_RANK = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
 
 
 def banner_model(pair: PairConfig, snap: PairSnapshot | None,
@@ -334,7 +331,7 @@ def pair_row(pair: PairConfig, snap: PairSnapshot | None, automation: str = "-",
         return ", ".join(out) or "-"
 
     summary = snap.verdict.reasons[0].text if snap.verdict.reasons else ""
-    if dns_problem and (not summary or _TONE_RANK[dns_level(dns_problem)] >= _TONE_RANK[
+    if dns_problem and (not summary or LEVEL_ORDER[dns_level(dns_problem)] >= LEVEL_ORDER[
             snap.verdict.reasons[0].level]):
         summary = dns_problem
     return PairRow(pair.name, head, tone, who("production"), who("standby"), summary, automation)
