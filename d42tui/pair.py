@@ -43,6 +43,32 @@ def shows_outage(failure: Failure | None) -> bool:
     return failure is not None and failure.kind not in NOT_AN_OUTAGE
 
 
+# Failures that are an answer from the appliance's own HTTP server: whatever it said, it
+# is running, so it may be running as production (a health body it cannot parse, a 500,
+# a login page). A 502 or 504 is a proxy saying the appliance behind it does not answer.
+HTTP_ANSWERS = frozenset({FailureKind.UNAUTHORIZED, FailureKind.FORBIDDEN,
+                          FailureKind.HTTP_ERROR, FailureKind.SERVER_ERROR,
+                          FailureKind.NOT_JSON, FailureKind.BAD_RESPONSE})
+GATEWAY_STATUSES = frozenset({502, 504})
+# Failures that prove the console's own network works: the appliance's host answered,
+# if only to refuse the connection. Timeouts and other network errors prove nothing.
+NETWORK_WORKS = HTTP_ANSWERS | {FailureKind.REFUSED, FailureKind.CERTIFICATE,
+                                FailureKind.PIN_MISMATCH, FailureKind.TLS}
+
+
+def responded(result: PollResult | None) -> bool:
+    """The one definition of "the appliance answers": its latest poll got an HTTP answer
+    from it, of any kind. What a failover's demote-first, the fencing of a returning
+    appliance and an "only if it answers" step all go by."""
+    if result is None:
+        return False
+    if result.ok:
+        return True
+    failure = result.failure
+    return (failure is not None and failure.kind in HTTP_ANSWERS
+            and failure.status not in GATEWAY_STATUSES)
+
+
 @dataclass(frozen=True)
 class ApplianceView:
     """What the console has observed of one appliance, with hysteresis applied."""
@@ -66,6 +92,18 @@ class ApplianceView:
         """Failing, but its latest failure shows it running: it may still be production."""
         return (self.last is not None and not self.last.ok
                 and not shows_outage(self.last.failure))
+
+    @property
+    def answers(self) -> bool:
+        """Its latest poll got an HTTP answer (see `responded`): it is running."""
+        return responded(self.last)
+
+    @property
+    def serving(self) -> bool:
+        """False once it is DOWN with nothing that shows it running: such an appliance runs
+        no jobs, so it is never half of a split brain (an old primary not yet fenced)."""
+        return self.reachability is not Reachability.DOWN or self.answers_unreadably \
+            or self.answers
 
     @property
     def health(self) -> Health | None:
@@ -112,6 +150,7 @@ class Verdict(str, enum.Enum):
     STANDBY_DOWN = "STANDBY DOWN"
     NO_PRODUCTION = "NO PRODUCTION"
     SPLIT_BRAIN = "SPLIT BRAIN"
+    BOTH_DOWN = "BOTH DOWN"  # neither serves, and the console's network shows it works
     UNKNOWN = "UNKNOWN"
 
 
@@ -130,7 +169,8 @@ class PairVerdict:
 
     @property
     def level(self) -> Level:
-        if self.verdict in (Verdict.PRIMARY_DOWN, Verdict.NO_PRODUCTION, Verdict.SPLIT_BRAIN):
+        if self.verdict in (Verdict.PRIMARY_DOWN, Verdict.NO_PRODUCTION, Verdict.SPLIT_BRAIN,
+                            Verdict.BOTH_DOWN):
             return "critical"
         if self.verdict is Verdict.HEALTHY:
             return "ok"
@@ -192,7 +232,10 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
     prods = [n for n in names if modes[n].mode == "production"]
     states = {n: views[n].reachability for n in names}
     probed, probe_reasons = _probe_findings(names, views, modes)
-    if len(probed) == 2 and all(m == "production" for m in probed.values()):
+    # Two productions need two appliances that run: one that does not serve is an old
+    # primary not yet fenced, whatever the probe (which does not ask the appliance) says.
+    if len(probed) == 2 and all(m == "production" for m in probed.values()) \
+            and all(views[n].serving for n in names):
         return PairVerdict(Verdict.SPLIT_BRAIN, (Reason(
             "critical", "both appliances are production by the site's mode probes"),
             *probe_reasons))
@@ -216,10 +259,18 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
         return PairVerdict(Verdict.SPLIT_BRAIN, tuple(reasons))
     if all(s is Reachability.UNKNOWN for s in states.values()):
         return PairVerdict(Verdict.UNKNOWN, (Reason("warning", "waiting for the first poll"),))
-    if all(s is Reachability.DOWN for s in states.values()):
-        return PairVerdict(Verdict.UNKNOWN, (Reason(
-            "critical", "the console reaches neither appliance: probably the console's own "
-                        "network, not the pair"),))
+    if all(s is Reachability.DOWN for s in states.values()) \
+            and not any(views[n].answers_unreadably for n in names):
+        if not any(_network_works(views[n]) for n in names):
+            return PairVerdict(Verdict.UNKNOWN, (Reason(
+                "critical", "the console reaches neither appliance (no answer at all): "
+                            "probably the console's own network, not the pair"),))
+        # A refusal or an error page proves the path works: the pair itself is down.
+        return PairVerdict(Verdict.BOTH_DOWN, tuple(
+            Reason("critical", f"{n} ({modes[n].mode}) {_down_words(views[n])}")
+            for n in names) + (Reason("critical", "nothing serves: the console's network "
+                                                  "works (the appliances refuse or answer "
+                                                  "with errors)"),))
     if not prods:
         return PairVerdict(Verdict.NO_PRODUCTION, (Reason(
             "critical", "no appliance is asserted production: discovery, reports and backups "
@@ -234,8 +285,8 @@ def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
         reasons = [Reason("warning", f"{standby} (standby) {_down_words(views[standby])}: "
                                      "no failover possible")]
         if unfenced:
-            reasons.append(Reason("warning", f"{unfenced} is still asserted production and not "
-                                             "fenced: re-assert standby on it when it returns"))
+            reasons.append(Reason("warning", f"{unfenced} is down and still production: not "
+                                             "fenced; re-assert standby on it when it returns"))
         return PairVerdict(Verdict.STANDBY_DOWN, (*reasons, *probe_reasons), primary, standby)
     reasons: list[Reason] = list(probe_reasons)
     for n in names:
@@ -274,8 +325,17 @@ def _probe_findings(names: Sequence[str], views: Mapping[str, ApplianceView],
         last = views[n].last
         if last is None:
             continue
+        asserted_at = modes[n].at
+        if last.probed_mode is not None and asserted_at is not None and last.at < asserted_at:
+            continue  # read before the console's own POST: it says what was, not what is
         if last.probed_mode is not None:
             probed[n] = last.probed_mode
+            if not views[n].serving:
+                if last.probed_mode == "production" and modes[n].mode != "production":
+                    reasons.append(Reason("warning", (
+                        f"{n} is down and still production by its mode probe: not fenced; "
+                        "re-assert standby on it when it returns")))
+                continue
             if last.probed_mode != modes[n].mode:
                 reasons.append(Reason("critical", (
                     f"{n} is asserted {modes[n].mode} but its mode probe says "
@@ -284,6 +344,11 @@ def _probe_findings(names: Sequence[str], views: Mapping[str, ApplianceView],
         elif last.probe_failure is not None and last.ok:  # (a dead appliance says enough)
             reasons.append(Reason("warning", f"{n} mode probe: {last.probe_failure}"))
     return probed, reasons
+
+
+def _network_works(view: ApplianceView) -> bool:
+    failure = view.last_failure
+    return failure is not None and failure.kind in NETWORK_WORKS
 
 
 def _down_words(view: ApplianceView) -> str:

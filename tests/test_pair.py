@@ -120,7 +120,7 @@ UP, DOWN, SUSPECT, UNK = (Reachability.UP, Reachability.DOWN, Reachability.SUSPE
     (SUSPECT, UP, DECLARED, Verdict.DEGRADED, "warning"),
     (DOWN, UP, DECLARED, Verdict.PRIMARY_DOWN, "critical"),
     (UP, DOWN, DECLARED, Verdict.STANDBY_DOWN, "warning"),
-    (DOWN, DOWN, DECLARED, Verdict.UNKNOWN, "critical"),
+    (DOWN, DOWN, DECLARED, Verdict.BOTH_DOWN, "critical"),  # both refuse: the network works
     (UNK, UNK, DECLARED, Verdict.UNKNOWN, "warning"),
     (UP, UP, {"d42-a": AssertedMode("standby"), "d42-b": AssertedMode("standby")},
      Verdict.NO_PRODUCTION, "critical"),
@@ -136,9 +136,58 @@ def test_verdicts(a, b, modes, verdict, level):
     assert v.level == level
 
 
-def test_unknown_says_it_is_probably_the_console():
-    v = pair_verdict(PAIR, views(DOWN, DOWN), DECLARED)
+def test_unknown_only_when_nothing_answers_at_all():
+    silent = {n: fold([fail(n, kind=FailureKind.TIMEOUT)] * 3, n)[0] for n in ("d42-a", "d42-b")}
+    v = pair_verdict(PAIR, silent, DECLARED)
+    assert v.verdict is Verdict.UNKNOWN
     assert "console's own network" in v.reasons[0].text
+
+
+@pytest.mark.parametrize("kind_b", [FailureKind.REFUSED, FailureKind.TIMEOUT,
+                                    FailureKind.SERVER_ERROR])
+def test_both_refusing_or_failing_with_proof_of_the_network_is_both_down(kind_b):
+    # a refusal proves the path to the host works: a real outage of both must page
+    both = {"d42-a": fold([fail("d42-a")] * 3, "d42-a")[0],
+            "d42-b": fold([fail("d42-b", kind=kind_b)] * 3, "d42-b")[0]}
+    v = pair_verdict(PAIR, both, DECLARED)
+    assert v.verdict is Verdict.BOTH_DOWN and v.level == "critical"
+    assert v.reasons[0].text == "d42-a (production) is down: connection refused"
+    assert "nothing serves" in v.reasons[-1].text
+
+
+def probed(result: PollResult, mode: str) -> PollResult:
+    from dataclasses import replace
+    return replace(result, probed_mode=mode)
+
+
+def test_a_dead_old_primary_whose_probe_says_production_is_not_a_split_brain():
+    # after a correct failover from a primary that refuses connections: the probe (which
+    # does not ask the appliance) still says production for it
+    modes = {"d42-a": AssertedMode("production"),
+             "d42-b": AssertedMode("production", "console", 5.0)}
+    dead = fold([probed(fail("d42-a", at=t), "production") for t in (6, 7, 8)], "d42-a")[0]
+    new = fold([probed(ok("d42-b", at=8.0), "production")], "d42-b")[0]
+    v = pair_verdict(PAIR, {"d42-a": dead, "d42-b": new}, modes, "d42-b")
+    assert v.verdict is Verdict.STANDBY_DOWN, v.headline
+    assert any("d42-a is down and still production: not fenced" in r.text for r in v.reasons)
+    # the same appliance answering (running) with its probe saying production is two
+    running = fold([probed(ok("d42-a", at=9.0), "production")], "d42-a")[0]
+    v = pair_verdict(PAIR, {"d42-a": running, "d42-b": new}, modes, "d42-b")
+    assert v.verdict is Verdict.SPLIT_BRAIN
+
+
+def test_a_probe_read_before_the_consoles_own_post_does_not_count():
+    # the failover's POST answered at t=10; a probe read that started at t=9 says what was
+    modes = {"d42-a": AssertedMode("standby", "console", 10.0),
+             "d42-b": AssertedMode("production", "console", 10.0)}
+    a = fold([probed(ok("d42-a", at=9.0), "production")], "d42-a")[0]
+    b = fold([probed(ok("d42-b", at=9.0), "standby")], "d42-b")[0]
+    v = pair_verdict(PAIR, {"d42-a": a, "d42-b": b}, modes, "d42-b")
+    assert v.verdict is Verdict.HEALTHY, v.headline
+    a = fold([probed(ok("d42-a", at=11.0), "production")], "d42-a")[0]
+    v = pair_verdict(PAIR, {"d42-a": a, "d42-b": b}, modes, "d42-b")
+    assert any("d42-a is asserted standby but its mode probe says production" in r.text
+               for r in v.reasons)
 
 
 def test_thresholds_and_backup_make_degraded_with_reasons():
