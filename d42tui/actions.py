@@ -123,7 +123,8 @@ class Plan:
 
 
 def _answers(snap: PairSnapshot, name: str) -> bool:
-    return snap.views[name].reachability in (Reachability.UP, Reachability.SUSPECT)
+    """The one definition (`pair.responded`): its latest poll got an HTTP answer."""
+    return snap.views[name].answers
 
 
 def _unreadable_refusal(snap: PairSnapshot, name: str) -> str:
@@ -164,6 +165,9 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
                 situation=_situation(pair, snap, data_age if kind in (
                     ActionKind.FAILOVER, ActionKind.FAILBACK, ActionKind.PROMOTE) else None))
     warnings: list[str] = []
+    if snap.verdict.verdict is Verdict.STATE_DAMAGED:  # the roles are unknown: no plan holds
+        return Plan(kind, target=target or pair.name, steps=(), refusal=(
+            f"{snap.verdict.reasons[0].text}. Nothing is sent"), summary=kind.value, **base)
 
     if kind in (ActionKind.PROMOTE, ActionKind.DEMOTE, ActionKind.REASSERT):
         if target not in names:
@@ -206,13 +210,13 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
         elif not _answers(snap, target):
             refusal = f"{target} does not answer ({snap.views[target].reachability.value}): " \
                       "a promotion cannot reach it"
+        elif modes[peer] == "production" and snap.views[peer].answers_unreadably:
+            refusal, forceable = _unreadable_refusal(snap, peer), True
+            risk = f"two productions unless {peer} is fenced by other means"
         elif modes[peer] == "production" and _answers(snap, peer):
             refusal = (f"the peer {peer} still answers as production: promoting now makes two "
                        f"productions; demote {peer} first (or fail over)")
             forceable, risk = True, f"two productions unless {peer} is fenced by other means"
-        elif modes[peer] == "production" and snap.views[peer].answers_unreadably:
-            refusal, forceable = _unreadable_refusal(snap, peer), True
-            risk = f"two productions unless {peer} is fenced by other means"
         if modes[peer] == "production" and not _answers(snap, peer) \
                 and not snap.views[peer].answers_unreadably:
             warnings.append(f"{peer} is asserted production and does not answer: when it returns "
@@ -242,14 +246,24 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
         risk = "the result depends on which production the clients reach"
     elif not _answers(snap, new):
         refusal = f"{new} does not answer ({snap.views[new].reachability.value}): nothing to fail over to"
-    elif modes[old] == "production" and not _answers(snap, old) \
-            and snap.views[old].answers_unreadably:
+    elif modes[old] == "production" and snap.views[old].answers_unreadably:
         refusal, forceable = _unreadable_refusal(snap, old), True
         risk = f"two productions unless {old} is fenced by other means"
+    elif modes[old] == "production" and not _answers(snap, old) \
+            and snap.views[old].reachability is not Reachability.DOWN:
+        view = snap.views[old]
+        refusal, forceable = (f"{old} missed its last poll ({view.last_failure}) but is not "
+                              f"down yet ({view.consecutive_failures}/"
+                              f"{pair.poll.failure_threshold} failures): it may still be running "
+                              "as production, and cannot be demoted first now; wait for the "
+                              "next polls"), True
+        risk = f"two productions if {old} is still running"
     if age is not None and age > max_age and kind is ActionKind.FAILOVER:
         warnings.append(f"the standby's data is about {age / 3600:.0f} h old (estimate): "
                         f"{data_age}")
-    old_answers = _answers(snap, old)
+    # Demoted first when it answers and the console can command it; one that answers but
+    # cannot be read (401, a certificate) is refused above, and forced it is left as it is.
+    old_answers = snap.views[old].commandable
     dns = dns_step(pair, new)
     dns_steps = (dns,) if dns else ()
     if old_answers:
@@ -281,6 +295,10 @@ def plan_dns(pair: PairConfig, snap: PairSnapshot, to: str, current: tuple[str, 
     from .dns.config import MAX_TTL
 
     assert pair.dns is not None
+    if snap.verdict.verdict is Verdict.STATE_DAMAGED:
+        return Plan(ActionKind.DNS_SET, pair.name, target=pair.dns.name, steps=(),
+                    picture=picture_of(snap), summary=f"point {pair.dns.name} at {to}",
+                    refusal=f"{snap.verdict.reasons[0].text}. Nothing is sent")
     if ttl is not None and not 1 <= ttl <= MAX_TTL:
         raise ValueError(f"TTL {ttl}: must be between 1 and {MAX_TTL} seconds")
     value = resolve_target(pair.dns, to)  # ValueError with an operator message

@@ -50,6 +50,8 @@ async def poll_all_once(config: Config):
     try:
         checks = [p.monitor.check_now() for p in poller.pairs.values() if p.monitor is not None]
         await asyncio.gather(poller.poll_once(), *checks)
+        # and whether every password an action would need can be read
+        await asyncio.gather(*(t for p in poller.pairs.values() if (t := p.look_at_secrets())))
         # the snapshot again, now with the backup file looked at
         return {name: p.snapshot() for name, p in poller.pairs.items()}
     finally:
@@ -259,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_dns import add_dns_parsers
 
     add_dns_parsers(sub)
+    from .cli_state import add_state_parsers
+
+    add_state_parsers(sub)
     from .watch.cli import add_watch_parsers
 
     add_watch_parsers(sub)

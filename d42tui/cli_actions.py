@@ -127,7 +127,7 @@ async def run_guarded(args: argparse.Namespace, config, kind: ActionKind, target
     store = StateStore(state_dir(config))
     poller = Poller(config, store)
     runner = ActionRunner(config, poller, store, JsonlLog(audit_path(config)),
-                          read_only=getattr(args, "read_only", False))
+                          read_only=getattr(args, "read_only", False), by="cli")
     try:
         if runner.read_only:
             plan = Plan(kind, pair.name, target, (), Picture("not polled", ()), summary=kind.value)

@@ -36,3 +36,25 @@ def pid_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def action_lock_path(state_dir: Path, pair: str) -> Path:
+    """The pair's action lock: held by whoever runs an action on it, for a journaled plan's
+    whole life."""
+    return state_dir / "locks" / f"action-{pair}.lock"
+
+
+def lock_is_free(path: Path) -> bool:
+    """Whether nobody holds `path` now (an open plan whose lock is free was interrupted).
+    Takes and drops the lock at once; writes nothing into the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True

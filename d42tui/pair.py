@@ -99,6 +99,12 @@ class ApplianceView:
         return responded(self.last)
 
     @property
+    def commandable(self) -> bool:
+        """It answers, and not with a refusal of the console itself (a 401, a login page):
+        a mode POST can reach it. What demote-first and fencing need."""
+        return self.answers and not self.answers_unreadably
+
+    @property
     def serving(self) -> bool:
         """False once it is DOWN with nothing that shows it running: such an appliance runs
         no jobs, so it is never half of a split brain (an old primary not yet fenced)."""
@@ -151,6 +157,7 @@ class Verdict(str, enum.Enum):
     NO_PRODUCTION = "NO PRODUCTION"
     SPLIT_BRAIN = "SPLIT BRAIN"
     BOTH_DOWN = "BOTH DOWN"  # neither serves, and the console's network shows it works
+    STATE_DAMAGED = "STATE DAMAGED"  # the state file cannot be read: roles unknown
     UNKNOWN = "UNKNOWN"
 
 
@@ -170,7 +177,7 @@ class PairVerdict:
     @property
     def level(self) -> Level:
         if self.verdict in (Verdict.PRIMARY_DOWN, Verdict.NO_PRODUCTION, Verdict.SPLIT_BRAIN,
-                            Verdict.BOTH_DOWN):
+                            Verdict.BOTH_DOWN, Verdict.STATE_DAMAGED):
             return "critical"
         if self.verdict is Verdict.HEALTHY:
             return "ok"
@@ -226,8 +233,28 @@ def backup_findings(name: str, health: Health) -> list[Reason]:
 def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
                  modes: Mapping[str, AssertedMode],
                  desired_production: str | None = None,
-                 extra: Sequence[Reason] = ()) -> PairVerdict:
-    """`extra`: findings from outside the polls (the backup pipeline) that degrade the pair."""
+                 extra: Sequence[Reason] = (), state_damage: str | None = None,
+                 alerts: Sequence[Reason] = ()) -> PairVerdict:
+    """`extra`: findings from outside the polls (the backup pipeline) that degrade a pair
+    that is otherwise up. `alerts`: what must be said whatever the verdict (an interrupted
+    action, a password that cannot be read); a healthy pair with one is DEGRADED.
+    `state_damage`: why the state file cannot be read; the roles are then unknown and
+    nothing else can be judged."""
+    verdict = _verdict(pair, views, modes, desired_production, extra, state_damage)
+    if not alerts or verdict.verdict is Verdict.STATE_DAMAGED:
+        return verdict
+    kind = Verdict.DEGRADED if verdict.verdict is Verdict.HEALTHY else verdict.verdict
+    return replace(verdict, verdict=kind, reasons=(*alerts, *verdict.reasons))
+
+
+def _verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
+             modes: Mapping[str, AssertedMode], desired_production: str | None,
+             extra: Sequence[Reason], state_damage: str | None) -> PairVerdict:
+    if state_damage is not None:
+        return PairVerdict(Verdict.STATE_DAMAGED, (
+            Reason("critical", state_damage),
+            Reason("critical", "the modes shown are the config's declaration, not what the "
+                               "console last set")))
     names = [a.name for a in pair.appliances]
     prods = [n for n in names if modes[n].mode == "production"]
     states = {n: views[n].reachability for n in names}

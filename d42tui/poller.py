@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable
 from .appliance import ApplianceClient, Failure, FailureKind, PollResult
 from .backup.monitor import BackupMonitor
 from .config import Config, PairConfig
+from .locks import action_lock_path, lock_is_free
 from .pair import ApplianceView, PairSnapshot, Reason, observe, pair_verdict
-from .state import StateStore
+from .state import StateDamaged, StateStore, automation_entry
 
 Subscriber = Callable[[PairSnapshot], None]
+SECRET_CHECK_INTERVAL = 60.0  # seconds between looks at the password sources
 
 
 class PairPoller:
@@ -38,6 +40,9 @@ class PairPoller:
         # One round at a time: the console's background loop and an action's re-poll share
         # this poller; overlapping rounds would see each other's polls as "still unanswered".
         self._round_lock = asyncio.Lock()
+        self.secret_reasons: tuple[Reason, ...] = ()
+        self._secrets_at: float | None = None
+        self._secrets_task: asyncio.Task[None] | None = None
         if pair.backup is not None or pair.backup_cron or pair.restore_cron:
             self.monitor = BackupMonitor(pair, clock)
 
@@ -68,6 +73,7 @@ class PairPoller:
         if self.monitor is not None:
             self.monitor.tick()
         results = await asyncio.gather(*(self._poll_one(n, deadline) for n in names))
+        self.look_at_secrets()  # after the polls: never in the way of their latency
         for result in results:
             self.views[result.appliance] = observe(self.views[result.appliance], result,
                                                    self.pair.poll)
@@ -77,22 +83,68 @@ class PairPoller:
         """The current picture; re-derived when the asserted modes change between polls."""
         if advance:
             self.round += 1
-        desired, modes = self.store.roles(self.pair)
+        damage: str | None = None
+        interrupted: tuple[Reason, ...] = ()
+        try:
+            desired, modes = self.store.roles(self.pair)
+            since = self.store.desired_since(self.pair.name)
+            interrupted = self._interrupted()
+        except StateDamaged as exc:  # never guessed: the board says so and nothing acts
+            (desired, modes), since, damage = self.store.declared(self.pair), None, str(exc)
         views = dict(self.views)
-        pipeline = (self.monitor.view(self.store.desired_since(self.pair.name))
-                    if self.monitor is not None else None)
+        pipeline = self.monitor.view(since) if self.monitor is not None else None
         extra = tuple(Reason(str(w.severity), w.text) for w in pipeline.warnings) if pipeline else ()
         snap = PairSnapshot(
             pair=self.pair.name, round=self.round, at=self.clock(), views=views, modes=modes,
             desired_production=desired,
-            verdict=pair_verdict(self.pair, views, modes, desired, extra),
+            verdict=pair_verdict(self.pair, views, modes, desired, extra, damage,
+                                 interrupted + self.secret_reasons),
             order=tuple(views), pipeline=pipeline)
         self.latest = snap
         return snap
 
+    def _interrupted(self) -> tuple[Reason, ...]:
+        """An open plan whose owner no longer holds the pair's lock: it stopped mid-way, and
+        what it sent may have left the pair with no production. Every reader says so."""
+        raw = automation_entry(self.store, self.pair.name).get("journal")
+        if raw is None or not lock_is_free(action_lock_path(self.store.directory,
+                                                            self.pair.name)):
+            return ()
+        from .journal import Journal
+
+        journal = Journal.from_json(raw)
+        what = (f"{journal.describe()} (by the {journal.by}, pid {journal.pid}): "
+                f"{journal.sent_so_far()}" if journal else "a plan this version cannot read")
+        return (Reason("critical", f"an action was interrupted: {what}; `d42tui resume-plan "
+                                   f"{self.pair.name}` finishes or rolls it back (a running "
+                                   "watcher finishes it)"),)
+
+    def look_at_secrets(self) -> asyncio.Task[None] | None:
+        """Whether the console can read the passwords an action would need, looked at now and
+        then, off the loop and never holding up a round (a secret command may be slow): an
+        unreadable one is a critical reason on the board, in `status` and `check`, long
+        before a failover needs it."""
+        now = self.clock()
+        running = self._secrets_task is not None and not self._secrets_task.done()
+        if running or (self._secrets_at is not None
+                       and now - self._secrets_at < SECRET_CHECK_INTERVAL):
+            return self._secrets_task
+        self._secrets_at = now
+        self._secrets_task = asyncio.ensure_future(self._check_secrets())
+        return self._secrets_task
+
+    async def _check_secrets(self) -> None:
+        from .preflight import appliance_secret_problems
+
+        problems = await asyncio.to_thread(appliance_secret_problems, self.pair)
+        self.secret_reasons = tuple(Reason("critical", f"{text}: a failover or any action on "
+                                                       "it would fail") for text in problems)
+
     async def aclose(self) -> None:
         for task in self._inflight.values():
             task.cancel()
+        if self._secrets_task is not None:
+            await asyncio.gather(self._secrets_task, return_exceptions=True)
         await asyncio.gather(*self._inflight.values(), return_exceptions=True)
         await asyncio.gather(*(c.aclose() for c in self.clients.values()),
                              return_exceptions=True)

@@ -50,7 +50,8 @@ def test_status_json_schema(sim, tmp_path):
     ({"d42-a": "backup-failing"}, 2, "CRITICAL"),
     ({"d42-b": "down"}, 1, "WARNING"),
     ({"d42-a": "down"}, 2, "CRITICAL"),
-    ({"d42-a": "down", "d42-b": "down"}, 3, "UNKNOWN"),
+    ({"d42-a": "down", "d42-b": "down"}, 2, "CRITICAL"),  # refusals: the network works
+    ({"d42-a": "blackhole", "d42-b": "blackhole"}, 3, "UNKNOWN"),  # no answer at all
 ])
 def test_check_exit_codes(sim, tmp_path, setup, code, word):
     cfg = write_sim_config(sim, tmp_path)
@@ -61,7 +62,7 @@ def test_check_exit_codes(sim, tmp_path, setup, code, word):
     line = out.stdout.strip()
     assert "\n" not in line
     assert line.startswith(f"D42 PAIR {word} - main ")
-    if code != 3:
+    if code != 3:  # (an UNKNOWN pair still says what it polled)
         assert "|" in line and "'d42-a_up'=" in line
     assert "automation" not in line  # not enabled in this config: nothing to stand by
 

@@ -11,7 +11,7 @@ from d42tui.appliance import Failure, FailureKind, PollResult
 from d42tui.config import parse_config
 from d42tui.health import parse_health
 from d42tui.pair import ApplianceView, AssertedMode, Reachability, Verdict, observe, pair_verdict
-from d42tui.state import StateStore
+from d42tui.state import StateDamaged, StateStore
 
 from .test_config import GOOD
 from .test_health import DOC_EXAMPLE
@@ -220,7 +220,34 @@ def test_state_store_roles_roundtrip(tmp_path):
     assert (tmp_path / "st" / "state.json").stat().st_mode & 0o777 == 0o600
 
 
-def test_state_store_survives_a_damaged_file(tmp_path):
+def test_a_damaged_state_file_is_never_read_as_empty_nor_written_over(tmp_path):
     (tmp_path / "state.json").write_text("{not json")
-    desired, _ = StateStore(tmp_path).roles(PAIR)
-    assert desired == "d42-a"
+    store = StateStore(tmp_path)
+    with pytest.raises(StateDamaged, match="does not parse as JSON"):
+        store.roles(PAIR)
+    with pytest.raises(StateDamaged):
+        store.record_mode("main", "d42-b", "production", 1.0)
+    assert (tmp_path / "state.json").read_text() == "{not json"
+    [kept] = tmp_path.glob("state.json.corrupt-*")
+    assert kept.read_text() == "{not json"
+    with pytest.raises(StateDamaged):  # read again: the same copy, not one per read
+        store.read()
+    assert len(list(tmp_path.glob("state.json.corrupt-*"))) == 1
+
+
+def test_a_desired_production_that_is_no_appliance_of_the_pair_is_damage(tmp_path):
+    (tmp_path / "state.json").write_text('{"version": 1, "pairs": {"main": '
+                                         '{"desired_production": "d42-zz"}}}')
+    with pytest.raises(StateDamaged, match="'d42-zz' as pair main's production"):
+        StateStore(tmp_path).roles(PAIR)
+
+
+def test_every_write_keeps_the_previous_generation(tmp_path):
+    store = StateStore(tmp_path)
+    store.set_desired_production("main", "d42-b", 1.0)
+    assert not store.previous.exists()
+    store.set_desired_production("main", "d42-a", 2.0)
+    import json
+    assert json.loads(store.previous.read_text())["pairs"]["main"]["desired_production"] == \
+        "d42-b"
+    assert store.previous.stat().st_mode & 0o777 == 0o600

@@ -56,7 +56,8 @@ def assert_failed_over(h: Harness) -> None:
     assert done.result == "done" and done.user and done.target == "d42-b"
     steps = [r for r in h.records() if r["phase"] == "step" and r["action_id"] == done.action_id]
     assert [s["outcome"] for s in steps] == ["done", "done", "done"]
-    assert "DNS d42.example.test A → 10.0.0.2 via rfc2136" in steps[2]["request"]
+    assert "DNS d42.example.test A 10.0.0.1 → 10.0.0.2 TTL 60" in steps[2]["request"]
+    assert steps[2]["backend"] == "rfc2136"
     before = next(r for r in h.records() if r["phase"] == "before"
                   and r["action_id"] == done.action_id)
     assert "are not on the new primary" in before["data_loss"]
@@ -131,7 +132,7 @@ async def test_a_primary_that_rejects_the_credentials_is_not_failed_over(h):
 # --- not failing over -----------------------------------------------------------------------
 
 async def test_both_unreachable_is_isolated_and_does_nothing(h):
-    h.sim.set_fault("d42-a", "down")
+    h.sim.set_fault("d42-a", "blackhole")  # no answer at all, not even a refusal
     h.sim.set_fault("d42-b", "blackhole")
     decision = await h.rounds(6)
     assert decision.state == "ISOLATED" and not decision.act
@@ -307,7 +308,7 @@ async def test_dns_refused_by_bind_is_reported_with_the_command_and_retried(sim,
         await h.until(lambda: h.modes()["d42-b"] == "production")
         assert named.record() == (("10.0.0.1",), 60)  # BIND said no
         state = read_automation(h.store, h.pair, h.clock())
-        assert state.kind == "ACTING" and state.step == (3, 3)
+        assert state.kind == "ACTING" and state.step == (4, 4)  # promote, fence if it answers, confirm, DNS
         await h.settle()
         alert = next(b for b in receiver.bodies if b["event"] == "dns-failed")
         assert alert["severity"] == "critical" and "BADSIG" in alert["text"]
@@ -413,7 +414,7 @@ async def test_killed_between_promote_and_dns_the_restart_completes_the_plan(sim
 
     def dies_before_dns(level, event, text, **fields):
         say(level, event, text, **fields)
-        if event == "step" and "step 3 of 3" in text:
+        if event == "step" and "step 4 of 4" in text:
             raise Killed()
     h.say = dies_before_dns
     h.watcher = h.new_watcher()
@@ -424,13 +425,13 @@ async def test_killed_between_promote_and_dns_the_restart_completes_the_plan(sim
         await h.rounds(5)
     assert h.modes()["d42-b"] == "production" and named.record() == (("10.0.0.1",), 60)
     journal = automation_entry(h.store, "main")["journal"]
-    assert [s["status"] for s in journal["steps"]] == ["done", "done", "pending"]
-    h.watcher._locks.close()  # the kernel drops a killed process's locks
+    assert [s["status"] for s in journal["steps"]] == ["done", "skipped", "done", "pending"]
+    h.killed()  # the kernel drops a killed process's locks
     h.say = say
     h.watcher = h.new_watcher()
     h.watcher.start()
     try:
-        assert any("found unfinished failover d42-a → d42-b, step 3 of 3" in e
+        assert any("found unfinished failover d42-a → d42-b, step 4 of 4" in e
                    for e in h.events("plan-found"))
         await h.rounds(1)
         assert named.record() == (("10.0.0.2",), 60)
@@ -460,7 +461,7 @@ async def test_killed_with_the_promotion_in_doubt_the_restart_resends_it(sim, tm
         await h.rounds(5)
     steps = automation_entry(h.store, "main")["journal"]["steps"]
     assert steps[0]["status"] == "running"  # in doubt: sent, answer never recorded
-    h.watcher._locks.close()
+    h.killed()
     h.client_factory = None
     h.watcher = h.new_watcher()
     h.watcher.start()
@@ -480,7 +481,7 @@ async def test_in_doubt_promotion_with_the_old_primary_back_is_undone(sim, tmp_p
     sim.set_fault("d42-a", "down")
     with pytest.raises(Killed):
         await h.rounds(5)
-    h.watcher._locks.close()
+    h.killed()
     sim.set_fault("d42-a", "none")  # while no watcher ran, the primary came back
     h.client_factory = None
     h.watcher = h.new_watcher()
@@ -647,7 +648,7 @@ async def test_dns_waits_until_the_new_primary_answers_health(sim, tmp_path, nam
         await h.until(lambda: h.modes()["d42-b"] == "production")
         await h.rounds(8)
         state = read_automation(h.store, h.pair, h.clock())
-        assert state.kind == "ACTING" and state.step == (2, 3)
+        assert state.kind == "ACTING" and state.step == (3, 4)
         assert named.record() == (("10.0.0.1",), 60)
         assert len(h.events("confirm-waiting")) == 1  # said once, not every poll
         await h.settle()
@@ -671,10 +672,12 @@ async def test_a_standby_that_returns_is_told_standby_again(h):
 
 
 async def test_a_plan_that_sent_nothing_is_abandoned_on_restart(sim, tmp_path, named):
-    from d42tui.watch.journal import plan_failover, save_journal
+    from d42tui.journal import save_journal
+
+    from .watch_harness import failover_journal
 
     h = Harness(sim, tmp_path, named=named)
-    save_journal(h.store, plan_failover(h.pair, "d42-a", "d42-b", "old1", h.clock()))
+    save_journal(h.store, failover_journal(h.pair, "old1", h.clock()))
     h.watcher.start()
     try:
         assert any("nothing sent yet: abandoned" in e for e in h.events("plan-abandoned"))
@@ -775,7 +778,7 @@ async def test_an_unanswered_promotion_is_retried_every_poll_and_reported_once(
         sim.set_fault("d42-a", "down")
         await h.rounds(6)
         state = read_automation(h.store, h.pair, h.clock())
-        assert state.kind == "ACTING" and state.step == (1, 3)
+        assert state.kind == "ACTING" and state.step == (1, 4)
         assert named.record() == (("10.0.0.1",), 60)  # no DNS before the promotion is known
         SlowPromotions.healed = True
         await h.rounds(1)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from d42tui.appliance import Failure, FailureKind, PollResult
 from d42tui.config import ConfigError, PollConfig, parse_config
 from d42tui.health import Health
+from d42tui.journal import Journal
 from d42tui.pair import ApplianceView, Verdict, observe
 from d42tui.watch import _schedule
 from d42tui.watch.config import automation_problems, parse_witness
@@ -26,8 +27,9 @@ from d42tui.watch.decision import (
     decide,
     decide_failback,
 )
-from d42tui.watch.journal import Journal, plan_failover
 from d42tui.watch.status import Pause, automation_state
+
+from .watch_harness import failover_journal
 
 NOW = 1_800_000_000.0
 POLL = PollConfig(interval=1, timeout=1, failure_threshold=3, recovery_threshold=2)
@@ -36,12 +38,13 @@ REFUSED = Failure(FailureKind.REFUSED, "nothing listens on the port")
 
 # Failed polls by letter: '-' refused; the appliance answering but unreadable: 'a' 401,
 # 'f' 403, 'h' a 302 to a login page, 'c' a certificate the console does not trust,
-# 'p' a pin mismatch.
+# 'p' a pin mismatch; 't' no answer at all.
 FAILURES = {"-": REFUSED, "a": Failure(FailureKind.UNAUTHORIZED, "Unauthorized", 401),
             "f": Failure(FailureKind.FORBIDDEN, "Forbidden", 403),
             "h": Failure(FailureKind.HTTP_ERROR, "HTTP 302 Found", 302),
             "c": Failure(FailureKind.CERTIFICATE, "certificate verify failed"),
-            "p": Failure(FailureKind.PIN_MISMATCH, "the certificate changed")}
+            "p": Failure(FailureKind.PIN_MISMATCH, "the certificate changed"),
+            "t": Failure(FailureKind.TIMEOUT, "no answer in time")}
 
 
 def view(name: str, results: str) -> ApplianceView:
@@ -126,9 +129,16 @@ def test_each_condition_that_fails_is_a_named_reason(changes, key, level):
 
 
 def test_both_appliances_unreachable_without_witnesses_is_isolated():
-    d = decide(situation(standby="+++---"))
+    d = decide(situation(primary="+++ttt", standby="+++ttt"))
     assert d.state == "ISOLATED" and d.keys == {"isolated"}
     assert "reaches neither appliance" in d.blockers[0].text
+
+
+def test_both_appliances_refusing_is_no_isolation_but_both_down():
+    # a refusal proves this host's network works: the pair is down, which must page
+    d = decide(situation(standby="+++---"))
+    assert not d.isolated and "standby-down" in d.keys
+    assert next(b for b in d.blockers if b.key == "standby-down").level == "critical"
 
 
 def test_witnesses_decide_between_isolated_and_standby_down():
@@ -257,10 +267,11 @@ def test_paused_says_who_why_and_until_and_expires_by_itself():
 
 
 def test_acting_shows_the_step_and_isolated_says_why():
-    journal = plan_failover(_pair(), "d42-a", "d42-b", "abc", NOW).with_step(0, status="done")
+    journal = failover_journal(_pair(), "abc", NOW).with_step(0, status="done")
     s = automation_state({"journal": journal.to_json()}, beat(), NOW)
     assert s.kind == "ACTING" and s.step == (2, 3)
-    assert s.text == "ACTING · failover d42-a → d42-b · step 2 of 3: confirm d42-b answers health"
+    assert s.text == ("ACTING · failover d42-a → d42-b · step 2 of 3: POST appliance_mode="
+                      "standby to d42-a (if it answers)")
     iso = automation_state({}, beat(state="ISOLATED", why="only 0 of 2 witnesses answer"), NOW)
     assert iso.kind == "ISOLATED"
     assert iso.text == "ISOLATED · only 0 of 2 witnesses answer: automation will not act"
@@ -269,11 +280,16 @@ def test_acting_shows_the_step_and_isolated_says_why():
 # --- the journal -----------------------------------------------------------------------------
 
 def test_journal_round_trips_and_describes_itself():
-    journal = plan_failover(_pair(), "d42-a", "d42-b", "abc", NOW, ("a reason",), "loss")
+    from dataclasses import replace
+
+    journal = replace(failover_journal(_pair(), "abc", NOW), reasons=("a reason",),
+                      data_loss="loss")
     again = Journal.from_json(journal.to_json())
     assert again == journal and again.position() == (1, 3)
     assert journal.describe().startswith("failover d42-a → d42-b, step 1 of 3: POST")
-    assert journal.steps[2].text == "switch DNS: no DNS target is configured (skipped)"
+    assert journal.sent_so_far() == "nothing was sent yet"
+    sent = journal.with_step(0, status="running", attempts=1)
+    assert sent.sent_so_far() == "production to d42-b: sent, answer unknown"
     assert Journal.from_json({"plan_id": "x"}) is None
 
 

@@ -137,6 +137,12 @@ class Harness:
         return Watcher(self.config, dry_run=self.dry_run, say=self.say, clock=self.clock,
                        sleep=self.clock.sleep, store=self.store, **extra)
 
+    def killed(self) -> None:
+        """What the kernel does for a SIGKILLed watcher: its locks go, nothing else runs."""
+        self.watcher._locks.close()
+        for watch in self.watcher.pairs.values():
+            watch._release_lock()
+
     def say(self, level: str, event: str, text: str, pair: str | None = None,
             **fields: Any) -> None:
         self.logs.append({"level": level, "event": event, "text": text, "pair": pair, **fields})
@@ -180,3 +186,18 @@ class Harness:
             if path.is_file():
                 parts.append(path.read_text(errors="replace"))
         return "\n".join(parts)
+
+
+def failover_journal(pair, plan_id: str, now: float):
+    """A journaled failover d42-a → d42-b as the engine writes one for a dead d42-a."""
+    from d42tui.journal import JournalStep, StepKind, new_journal
+
+    return new_journal(plan_id=plan_id, kind="failover", pair=pair.name, source="d42-a",
+                       target="d42-b", started_at=now, new_production="d42-b", by="watcher",
+                       steps=(JournalStep(StepKind.PROMOTE, "d42-b",
+                                          "POST appliance_mode=production to d42-b", ref=0),
+                              JournalStep(StepKind.DEMOTE, "d42-a", "POST appliance_mode="
+                                          "standby to d42-a (if it answers)", optional=True,
+                                          ref=1),
+                              JournalStep(StepKind.CONFIRM, "d42-b",
+                                          "confirm d42-b answers health")))

@@ -13,7 +13,7 @@ from ..appliance import PollResult
 from ..config import PairConfig, PollConfig
 from ..durations import format_duration
 from ..health import Health
-from ..pair import ApplianceView, Level, Verdict
+from ..pair import NETWORK_WORKS, ApplianceView, Level, Verdict
 from .status import Pause
 
 
@@ -80,6 +80,7 @@ class Situation:
     now: float
     pause: Pause | None = None
     busy: str | None = None  # another process holds the pair's action lock
+    unfit: str | None = None  # the plan is refused, or cannot start (a secret, the state dir)
     acting: str | None = None  # an unfinished plan of this watcher
     restore: tuple[float, float] | None = None  # the standby's estimated restore window
     wanted_since: float | None = None
@@ -92,7 +93,16 @@ def _hhmm(ts: float) -> str:
 
 
 def _answers(view: ApplianceView) -> bool:
+    """A valid health answer: what the standby must give to be promoted."""
     return view.last is not None and view.last.ok
+
+
+def reaches(view: ApplianceView) -> bool:
+    """This host got through to the appliance's host, if only to be refused: its own network
+    works (a refusal of both appliances is an outage of both, not an isolated host)."""
+    last = view.last
+    return last is not None and (last.ok or (last.failure is not None
+                                             and last.failure.kind in NETWORK_WORKS))
 
 
 def isolation(s: Situation) -> tuple[Blocker | None, str | None]:
@@ -104,7 +114,7 @@ def isolation(s: Situation) -> tuple[Blocker | None, str | None]:
         said = f" ({'; '.join(w.failures)})" if w.failures else ""
         return Blocker("isolated", f"only {w.answered} of {w.configured} witnesses answer{said}: "
                                    "this host may be cut off"), None
-    if not _answers(s.standby_view) and not _answers(s.primary_view):
+    if not any(reaches(v) for v in (s.standby_view, s.primary_view)):
         return Blocker("isolated", "this host reaches neither appliance and has no witnesses to "
                                    "tell its own network from the pair's"), None
     return None, ("no witnesses are configured: the standby answering is the only evidence "
@@ -158,6 +168,8 @@ def decide(s: Situation) -> Decision:
         blockers.append(Blocker(key, s.pause.text(s.now)))
     if s.busy:
         blockers.append(Blocker("busy", s.busy))
+    if s.unfit:
+        blockers.append(Blocker("cannot-start", s.unfit, "critical"))
     if s.acting:
         blockers.append(Blocker("acting", s.acting))
     if s.cooldown_until is not None and s.now < s.cooldown_until:

@@ -72,8 +72,7 @@ class Watcher:
             except Exception as exc:  # one bad round must not end unattended watching
                 if os.environ.get("D42TUI_DEBUG"):
                     raise
-                watch.say("error", "internal-error", f"round failed: {exc.__class__.__name__}; "
-                                                     "continuing")
+                watch.internal_error(exc)
             remaining = max(0.0, interval - (time.monotonic() - started))
             if self._sleep is not None:
                 await self._sleep(remaining)
@@ -85,6 +84,9 @@ class Watcher:
         await asyncio.gather(*(self._loop(w, stop) for w in self.pairs.values()))
 
     async def aclose(self, started: bool = True) -> None:
+        for watch in self.pairs.values():
+            await watch.ctx.engine.aclose()
+            watch._release_lock()
         if started:  # never touch the heartbeat of a watcher this process did not replace
             for watch in self.pairs.values():
                 watch.heartbeat(stopped=True)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from ..audit import JsonlLog, new_action_id
 from ..config import Config, PairConfig, state_dir
-from ..state import StateStore, automation_entry, read_heartbeat, update_pair
+from ..state import StateDamaged, StateStore, automation_entry, read_heartbeat, update_pair
 from ._schedule import iso
 
 StateKind = Literal["ARMED", "PAUSED", "ACTING", "ISOLATED", "OFF"]
@@ -149,9 +149,14 @@ def automation_state(auto: Mapping[str, Any], heartbeat: Mapping[str, Any] | Non
 
 def read_automation(store: StateStore, pair: PairConfig, now: float) -> AutomationState:
     """The state the board and `status` show for `pair`, read from the state dir."""
-    return automation_state(automation_entry(store, pair.name),
-                            read_heartbeat(store.directory, pair.name), now,
-                            enabled=pair.automation.enabled)
+    heartbeat = read_heartbeat(store.directory, pair.name)
+    try:
+        auto = automation_entry(store, pair.name)
+    except StateDamaged:  # the pause, the hold and any plan are unknown: nothing acts
+        return AutomationState("PAUSED", "PAUSED · the state file is damaged: automation does "
+                               "nothing until a person confirms the roles",
+                               heartbeat_at=heartbeat["at"] if heartbeat else None)
+    return automation_state(auto, heartbeat, now, enabled=pair.automation.enabled)
 
 
 def automation_for(config: Config, pair: PairConfig, now: float) -> AutomationState:

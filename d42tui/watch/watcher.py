@@ -7,6 +7,7 @@ thresholds, what was last said); clock and sleep are injected so tests run in se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -14,13 +15,16 @@ from typing import Any
 
 from ..audit import JsonlLog, new_action_id
 from ..config import PairConfig
+from ..journal import Journal, StepKind
 from ..pair import ApplianceView, PairSnapshot, Reachability, Verdict, observe
 from ..poller import PairPoller
+from ..preflight import plan_problems
 from ..runner import ActionBusy, pair_lock
-from ..state import StateStore, automation_entry, write_heartbeat
+from ..state import StateDamaged, StateStore, automation_entry, write_heartbeat
 from . import executor
 from ._schedule import restore_finished_between, restore_window
 from .decision import (
+    Blocker,
     Decision,
     FailbackSituation,
     Situation,
@@ -29,7 +33,6 @@ from .decision import (
     decide_failback,
     thresholds,
 )
-from .journal import Journal, plan_failback, plan_failover
 from .notify import Notifier
 from .status import active_pause, expire_pause
 from .witness import WitnessChecker
@@ -62,6 +65,7 @@ class PairWatch:
         self.ctx = executor.Context(pair, self.auto, store, audit, poller.clients, clock, sleep,
                                     self.say, send)
         self.locks = store.directory / "locks"
+        self._plan_lock: contextlib.ExitStack | None = None  # held while a plan is open
 
     def say(self, level: str, event: str, text: str, **fields: Any) -> None:
         self._say(level, event, text, pair=self.pair.name, **fields)
@@ -75,8 +79,76 @@ class PairWatch:
     # --- start and stop ------------------------------------------------------------------
 
     def recover(self) -> None:
-        """Find a plan an earlier watcher left unfinished: resume it, or abandon it and say so."""
-        self.journal = executor.recover(self.ctx, self.dry_run)
+        """Find a plan an earlier watcher left unfinished: resume it, or abandon it and say so;
+        and say at once what would stop a failover (a secret, the state dir, DNS)."""
+        try:
+            self.adopt("an earlier watcher")
+        except StateDamaged as exc:  # said every round (stand_still) until a person acts
+            self.say("error", "state-damaged", str(exc))
+        self.check_ready()
+
+    def check_ready(self) -> None:
+        """Everything a failover would need, tried now rather than when production is down."""
+        names = [a.name for a in self.pair.appliances]
+        problems = plan_problems(self.pair, names, self.pair.dns is not None, self.store,
+                                 self.audit.path)
+        if problems and self.once("not-ready", tuple(problems)):
+            text = "; ".join(problems)
+            self.say("error", "not-ready", f"a failover would fail: {text}")
+            self.ctx.notice("not-ready", "critical", f"automatic failover cannot work: {text}")
+
+    # --- the pair lock: held for an open plan's whole life ---------------------------------
+
+    def _take_lock(self) -> None:
+        if self._plan_lock is None:
+            stack = contextlib.ExitStack()
+            stack.enter_context(pair_lock(self.locks, self.pair.name))  # raises ActionBusy
+            self._plan_lock = stack
+
+    def _release_lock(self) -> None:
+        if self._plan_lock is not None:
+            self._plan_lock.close()
+            self._plan_lock = None
+
+    @contextlib.contextmanager
+    def acting(self):
+        """The pair's action lock: ours already while a plan is open, else for the block."""
+        if self._plan_lock is not None:
+            yield
+            return
+        with pair_lock(self.locks, self.pair.name):
+            yield
+
+    def adopt(self, whose: str) -> None:
+        """An unfinished plan nobody runs (its lock is free): validated, then completed or
+        rolled back by this watcher (a person's pause leaves a person's plan to a person)."""
+        if self.journal is not None or "journal" not in automation_entry(self.store,
+                                                                        self.pair.name):
+            return
+        if self.dry_run:
+            self.journal = executor.recover(self.ctx, True, whose)
+            return
+        try:
+            self._take_lock()
+        except ActionBusy:
+            return  # its owner runs it: the decision says ACTING/busy
+        journal, _ = executor.load_journal(self.store, self.pair.name)
+        pause = active_pause(automation_entry(self.store, self.pair.name), self.clock())
+        if journal is not None and journal.by != "watcher" and pause is not None \
+                and pause.kind == "pause":
+            self._release_lock()
+            if self.once("orphan-paused", journal.plan_id):
+                text = (f"an interrupted {journal.describe()} of the {journal.by} waits: "
+                        f"{journal.sent_so_far()}; automation is paused, so a person finishes "
+                        f"it: d42tui resume-plan {self.pair.name}")
+                self.say("error", "plan-waiting", text)
+                self.ctx.notice("plan-interrupted", "critical", text, plan_id=journal.plan_id)
+            return
+        if journal is not None and journal.by != "watcher":
+            whose = f"the {journal.by} (pid {journal.pid})"
+        self.journal = executor.recover(self.ctx, False, whose)
+        if self.journal is None:
+            self._release_lock()
 
     def heartbeat(self, stopped: bool = False) -> None:
         if self.dry_run:
@@ -98,6 +170,8 @@ class PairWatch:
         snap, witnesses = await asyncio.gather(self.poller.poll_once(), self.witness.check())
         now = self.clock()
         self.fold(snap)
+        if snap.verdict.verdict is Verdict.STATE_DAMAGED:
+            return self.stand_still(snap)
         if (expired := (None if self.dry_run else expire_pause(self.store, self.pair.name, now,
                                                                 self.audit))):
             self.say("info", "pause-expired", f"the pause by {expired.by} ({expired.reason}) "
@@ -107,6 +181,7 @@ class PairWatch:
         await self.fence_returning(snap)
         snap = self.poller.snapshot()  # fencing changes asserted modes: judge the pair after it
         self.note_verdict(snap)
+        self.adopt("an earlier process")
         if self.journal is not None:
             await self.run_plan(snap)
             snap = self.poller.snapshot()
@@ -115,6 +190,29 @@ class PairWatch:
             await self.failback(self.poller.snapshot(), witnesses, now)
         self.heartbeat()
         return decision
+
+    def stand_still(self, snap: PairSnapshot) -> Decision:
+        """The state file cannot be read: which appliance should be production is unknown,
+        so nothing is fenced, failed over or resumed until a person confirms the roles."""
+        self.note_verdict(snap)
+        text = snap.verdict.reasons[0].text
+        view = self.views[snap.desired_production]
+        decision = Decision(False, False, "PAUSED",
+                            (view.outage_failures, self.policy.failure_threshold),
+                            (Blocker("state-damaged", text, "critical"),))
+        self.latest = decision
+        self.report(decision, None)
+        self.heartbeat()
+        return decision
+
+    def internal_error(self, exc: Exception) -> None:
+        """A round that failed is said every time and alerted once per kind of error: an
+        unattended watcher that cannot work must page, not just log."""
+        text = f"{exc.__class__.__name__}: {str(exc)[:300]}"
+        self.say("error", "internal-error", f"round failed: {text}; continuing")
+        if self.once("internal-error", text):
+            self.ctx.notice("internal-error", "critical", f"the watcher's round failed ({text}); "
+                            "it keeps polling, but automation may not work: check the watcher")
 
     def fold(self, snap: PairSnapshot) -> None:
         """The engine's poll results, counted with the automation's thresholds (`observe`)."""
@@ -127,7 +225,8 @@ class PairWatch:
             result = counted(result, self.auto.api_probe_counts)
             before = self.views[name]
             view = self.views[name] = observe(before, result, self.policy)
-            if snap.views[name].reachability is Reachability.DOWN:  # no health answer at all
+            if snap.views[name].reachability is Reachability.DOWN \
+                    and not snap.views[name].answers:  # not running: fenced when it answers
                 self.was_down.add(name)
             self.up_since[name] = (self.up_since[name] or result.at) if result.ok else None
             if name != primary:
@@ -158,6 +257,13 @@ class PairWatch:
         if verdict.verdict is Verdict.SPLIT_BRAIN:
             self.ctx.notice("split-brain", "critical", f"{verdict.headline}. Automation will "
                             "not act; demote one side by hand (d42tui demote NAME)")
+        elif verdict.verdict is Verdict.NO_PRODUCTION:
+            self.ctx.notice("no-production", "critical", f"{verdict.headline}. Make the desired "
+                            f"production {snap.desired_production} production again: d42tui "
+                            f"promote {snap.desired_production}")
+        elif verdict.verdict is Verdict.STATE_DAMAGED:
+            self.ctx.notice("state-damaged", "critical", f"{verdict.headline}. Automation does "
+                            "nothing (no fencing, no failover) until a person confirms the roles")
 
     async def fence_returning(self, snap: PairSnapshot) -> None:
         """Before anything else: an appliance that should be standby and answers again is
@@ -165,9 +271,11 @@ class PairWatch:
         pending = set(automation_entry(self.store, self.pair.name).get("fence_pending", []))
         now = self.clock()
         for name in self.names:
-            last = snap.views[name].last
-            if name == snap.desired_production or not (last and last.ok):
+            if name == snap.desired_production or not snap.views[name].commandable:
                 continue
+            if self.journal is not None and name == self.journal.target \
+                    and not self.journal.done(StepKind.PROMOTE):
+                continue  # the open plan is about to promote it: never standby in between
             if name not in pending and name not in self.was_down:
                 continue
             if self.fence_retry_at.get(name, (0.0, 0.0))[0] > now:
@@ -180,7 +288,7 @@ class PairWatch:
                 self.was_down.discard(name)
                 continue
             try:
-                with pair_lock(self.locks, self.pair.name):
+                with self.acting():
                     done = await executor.fence(self.ctx, name, snap, new_action_id(), why)
             except ActionBusy as exc:
                 if self.once(f"fence-busy-{name}", str(exc)):
@@ -197,31 +305,25 @@ class PairWatch:
     async def run_plan(self, snap: PairSnapshot) -> None:
         assert self.journal is not None
         journal = self.journal
-        promoted = any(s.kind == "promote" and s.status == "done" for s in journal.steps)
-        if promoted and snap.desired_production != journal.target:
-            if not self.dry_run:
-                await executor.finish(self.ctx, journal, "cancelled", f"the desired production "
-                                      f"changed to {snap.desired_production} while {journal.kind} "
-                                      f"to {journal.target} was unfinished: abandoned", "warning")
-            self.journal = None
-            return
         if self.dry_run:
             if self.once("dry-plan", journal.describe()):
                 self.say("warning", "would-resume", f"DRY RUN: would continue {journal.describe()}")
             return
         try:
-            with pair_lock(self.locks, self.pair.name):
-                self.journal = await executor.advance(self.ctx, journal, snap)
+            self._take_lock()
         except ActionBusy as exc:
             if self.once("plan-busy", str(exc)):
                 self.say("warning", "plan-waiting", f"{journal.describe()} waits: {exc}")
             return
+        self.journal = await self.ctx.engine.advance(journal, snap)
         self.ended()
 
     def ended(self) -> None:
-        """After a plan closes: a failover that changed nothing is not retried at once."""
+        """After a plan closes: the lock goes, and a failover that changed nothing is not
+        retried at once."""
         if self.journal is not None:
             return
+        self._release_lock()
         last = automation_entry(self.store, self.pair.name).get("last_plan", {})
         if last.get("kind") == "failover" and last.get("result") == "failed" \
                 and not last.get("promoted"):
@@ -252,19 +354,22 @@ class PairWatch:
         elif not decision.wanted:
             self.wanted_since = None
         if decision.act:
-            if self.dry_run:
-                last = snap.views[situation.primary].last
-                plan = plan_failover(self.pair, situation.primary, situation.standby, "dry-run",
-                                     now, decision.evidence + decision.notes,
-                                     demote_first=bool(last and last.ok))
+            plan = executor.failover_plan(self.ctx, snap, self.views)
+            unfit = plan.refusal or "; ".join(executor.problems(self.ctx, plan))
+            if unfit:
+                decision = decide(replace(situation, unfit=unfit))
+                if self.once("unfit", unfit):
+                    self.ctx.notice("would-fail-over", "critical", f"would fail over "
+                                    f"{situation.primary} → {situation.standby} now, but it "
+                                    f"cannot start: {unfit}")
+            elif self.dry_run:
                 if self.once("dry-failover", self.wanted_since):
                     self.say("critical", "would-fail-over", "DRY RUN: would fail over now: "
                              + " | ".join(plan.lines()))
             else:
                 try:
-                    with pair_lock(self.locks, self.pair.name):
-                        self.journal = await executor.start_failover(
-                            self.ctx, snap, situation.primary, situation.standby, decision)
+                    self._take_lock()
+                    self.journal = await executor.start_failover(self.ctx, snap, plan, decision)
                     self.ended()
                 except ActionBusy as exc:
                     decision = decide(replace(situation, busy=str(exc)))
@@ -272,7 +377,7 @@ class PairWatch:
         self.report(decision, situation)
         return decision
 
-    def report(self, d: Decision, s: Situation) -> None:
+    def report(self, d: Decision, s: Situation | None) -> None:
         """Each reason for not acting once per change; state changes; alerts once per cause."""
         if self.once("decision", (d.wanted, d.keys)):
             if d.wanted and d.blockers:
@@ -283,7 +388,7 @@ class PairWatch:
                          + "; ".join(b.text for b in heads_up))
         if self.once("state", d.state):
             why = next((b.text for b in d.blockers if b.key in ("isolated", "paused", "held",
-                                                                "acting")), "")
+                                                                "acting", "state-damaged")), "")
             self.say("warning" if d.state != "ARMED" else "info", "automation",
                      d.state + (f": {why}" if why else ""))
             if not self.dry_run:
@@ -326,12 +431,14 @@ class PairWatch:
             return
         if self.dry_run:
             if self.once("dry-failback", up):
+                plan = executor.plan_action(executor.ActionKind.FAILBACK, p, snap)
                 self.say("warning", "would-fail-back", "DRY RUN: would fail back: "
-                         + " | ".join(plan_failback(p, current, preferred, "dry-run", now,
-                                                    d.evidence).lines()))
+                         + " | ".join(plan.lines()))
             return
         try:
-            with pair_lock(self.locks, p.name):
-                self.journal = await executor.start_failback(self.ctx, snap, current, preferred, d)
+            self._take_lock()
         except ActionBusy as exc:
             self.say("warning", "failback-waiting", f"automatic failback waits: {exc}")
+            return
+        self.journal = await executor.start_failback(self.ctx, snap, d)
+        self.ended()
