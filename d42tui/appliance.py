@@ -8,7 +8,6 @@ TLS handshake, before a single request byte (and so before credentials) is sent.
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import ssl
 import time
@@ -18,62 +17,19 @@ from typing import Any, Literal
 
 from ._httpx import httpx
 from .config import ApplianceConfig, TlsConfig
+from .failures import Failure, FailureKind, classify_exception
 from .health import Health, clean_text, parse_health
 from .secrets import SecretError
-from .transport import SENT_FLAG, LeanTransport, PinMismatch
+from .transport import SENT_FLAG, LeanTransport
+
+__all__ = ["ApplianceClient", "Failure", "FailureKind", "ModeChangeResult", "PollResult",
+           "classify_exception", "ssl_context_for_tls"]
 
 HEALTH_PATH = "/healthstats/"
 MODE_PATH = "/api/1.0/appliancemode/"
 API_PROBE_PATH = "/api/1.0/tags/?limit=1"
 USER_AGENT = "d42tui/0.1"
 MAX_BODY = 256 * 1024
-
-
-class FailureKind(str, enum.Enum):
-    REFUSED = "refused"
-    TIMEOUT = "timeout"
-    TLS = "tls"
-    CERTIFICATE = "certificate"  # the certificate failed verification: who answered?
-    PIN_MISMATCH = "pin-mismatch"
-    UNAUTHORIZED = "unauthorized"
-    FORBIDDEN = "forbidden"
-    SERVER_ERROR = "server-error"
-    HTTP_ERROR = "http-error"
-    NOT_JSON = "not-json"
-    BAD_RESPONSE = "bad-response"
-    NETWORK = "network"
-    NO_CREDENTIALS = "no-credentials"
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-
-_LABELS = {
-    FailureKind.REFUSED: "connection refused",
-    FailureKind.TIMEOUT: "timeout",
-    FailureKind.TLS: "TLS error",
-    FailureKind.CERTIFICATE: "certificate not trusted",
-    FailureKind.PIN_MISMATCH: "certificate pin mismatch",
-    FailureKind.UNAUTHORIZED: "credentials rejected (401)",
-    FailureKind.FORBIDDEN: "forbidden (403)",
-    FailureKind.SERVER_ERROR: "server error",
-    FailureKind.HTTP_ERROR: "HTTP error",
-    FailureKind.NOT_JSON: "answer is not JSON",
-    FailureKind.BAD_RESPONSE: "unexpected answer",
-    FailureKind.NETWORK: "network error",
-    FailureKind.NO_CREDENTIALS: "no credentials configured",
-}
-
-
-@dataclass(frozen=True)
-class Failure:
-    kind: FailureKind
-    detail: str = ""
-    status: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.kind.label}: {self.detail}" if self.detail else self.kind.label
 
 
 @dataclass(frozen=True)
@@ -147,42 +103,6 @@ def _status_failure(response: httpx.Response, body: Any) -> Failure:
     if code >= 500:
         return Failure(FailureKind.SERVER_ERROR, f"HTTP {code} {text}".strip(), code)
     return Failure(FailureKind.HTTP_ERROR, f"HTTP {code} {text}".strip(), code)
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    chain, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        chain.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    return chain
-
-
-def classify_exception(exc: BaseException) -> Failure:
-    chain = _causes(exc)
-    if any(isinstance(e, ConnectionRefusedError) for e in chain):
-        return Failure(FailureKind.REFUSED, "nothing listens on the port")
-    if isinstance(exc, PinMismatch):
-        return Failure(FailureKind.PIN_MISMATCH, str(exc))
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException)):
-        return Failure(FailureKind.TIMEOUT, "no answer in time")
-    text = str(exc) or exc.__class__.__name__
-    if any(isinstance(e, (ssl.SSLCertVerificationError, ssl.CertificateError)) for e in chain):
-        return Failure(FailureKind.CERTIFICATE, text[:200])
-    if any(isinstance(e, (ssl.SSLError, ssl.CertificateError)) for e in chain) \
-            or "SSL" in text or "certificate" in text:
-        return Failure(FailureKind.TLS, text[:200])
-    if isinstance(exc, httpx.ConnectError):
-        if "refused" in text.lower() or "Errno 111" in text:
-            return Failure(FailureKind.REFUSED, "nothing listens on the port")
-        if "Name or service not known" in text or "nodename nor servname" in text:
-            return Failure(FailureKind.NETWORK, "host name does not resolve")
-        return Failure(FailureKind.NETWORK, text[:200])
-    if isinstance(exc, ConnectionRefusedError):
-        return Failure(FailureKind.REFUSED, "nothing listens on the port")
-    if isinstance(exc, (httpx.TransportError, OSError)):
-        return Failure(FailureKind.NETWORK, text[:200])
-    return Failure(FailureKind.NETWORK, exc.__class__.__name__)
 
 
 class _Sent(dict):
