@@ -310,9 +310,12 @@ _NOT_JSON = object()
 
 
 def _decode(raw: bytes) -> Any:
+    """JSON from a body, read leniently: one invalid byte in a text field is shown as "\ufffd"
+    and the rest still read, so a stray byte never makes a serving appliance "down"."""
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        text = raw.decode(json.detect_encoding(raw), "replace")
+        return json.loads(text)
+    except (ValueError, RecursionError, LookupError):
         return _NOT_JSON
 
 
