@@ -19,7 +19,7 @@ from ._httpx import httpx
 from .config import ApplianceConfig, TlsConfig
 from .failures import Failure, FailureKind, classify_exception
 from .health import Health, clean_text, parse_health
-from .secrets import SecretError
+from .secrets import Secret, SecretError
 from .transport import SENT_FLAG, LeanTransport
 
 __all__ = ["ApplianceClient", "Failure", "FailureKind", "ModeChangeResult", "PollResult",
@@ -142,12 +142,14 @@ class ApplianceClient:
     def _auth(self, which: str = "manager") -> httpx.BasicAuth:
         secret = (self.cfg.api.secret() if which == "api" and self.cfg.api else self.cfg.secret())
         if secret is None:
-            raise _NoCredentials()
+            raise _NoCredentials(Failure(FailureKind.NO_CREDENTIALS,
+                                         "set password_env, password_file or password_command"))
         user = self.cfg.api.username if which == "api" and self.cfg.api else self.cfg.username
         try:
             return httpx.BasicAuth(user, secret.value())
         except SecretError as exc:
-            raise _NoCredentials(str(exc)) from None
+            raise _NoCredentials(Failure(FailureKind.SECRET_UNREADABLE,
+                                         _unreadable(secret, exc))) from None
 
     async def _request(self, method: str, url: str, tracer: _Sent, deadline: float | None = None,
                        client: httpx.AsyncClient | None = None,
@@ -169,8 +171,7 @@ class ApplianceClient:
             response, raw = await self._request("GET", self.cfg.url + HEALTH_PATH, tracer,
                                                 deadline, **kwargs)
         except _NoCredentials as exc:
-            return PollResult(self.cfg.name, at, None, None,
-                              Failure(FailureKind.NO_CREDENTIALS, str(exc)))
+            return PollResult(self.cfg.name, at, None, None, exc.failure)
         except Exception as exc:  # every transport failure becomes a Failure
             return PollResult(self.cfg.name, at, None, None, classify_exception(exc))
         latency = time.perf_counter() - started
@@ -195,7 +196,7 @@ class ApplianceClient:
             response, raw = await self._request("GET", self.cfg.api.url + API_PROBE_PATH, tracer,
                                                 deadline, auth=self._auth("api"))
         except _NoCredentials as exc:
-            return Failure(FailureKind.NO_CREDENTIALS, str(exc))
+            return exc.failure
         except Exception as exc:
             return classify_exception(exc)
         body = _decode(raw)
@@ -218,7 +219,7 @@ class ApplianceClient:
             response, raw = await self._request("GET", probe.url, tracer, deadline,
                                                 self._probe_client, **kwargs)
         except _NoCredentials as exc:
-            return None, Failure(FailureKind.NO_CREDENTIALS, str(exc))
+            return None, exc.failure
         except Exception as exc:
             return None, classify_exception(exc)
         body = _decode(raw)
@@ -266,7 +267,7 @@ class ApplianceClient:
                 "POST", self.cfg.url + MODE_PATH, tracer,
                 data={"appliance_mode": mode}, auth=self._auth())
         except _NoCredentials as exc:
-            failure = Failure(FailureKind.NO_CREDENTIALS, str(exc))
+            failure = exc.failure
             return ModeChangeResult(self.cfg.name, mode, "failed", None, str(failure), False, None,
                                     failure)
         except Exception as exc:
@@ -302,8 +303,19 @@ def _http_client(tls: TlsConfig, timeout: float, *, tls_needed: bool = True
 
 
 class _NoCredentials(Exception):
-    def __init__(self, detail: str = "set password_env, password_file or password_command"):
-        super().__init__(detail)
+    """No password to send: none configured, or its source cannot be read."""
+
+    def __init__(self, failure: Failure):
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def _unreadable(secret: Secret, exc: SecretError) -> str:
+    """Which source failed, and why when that is safe: a command's stderr is not shown
+    (a password manager may echo what it was given there)."""
+    if secret.kind == "command":
+        return f"{secret.describe()} failed (run it by hand to see why)"
+    return str(exc)
 
 
 _NOT_JSON = object()

@@ -32,6 +32,8 @@ class FailureKind(str, enum.Enum):
     BAD_RESPONSE = "bad-response"
     NETWORK = "network"
     NO_CREDENTIALS = "no-credentials"
+    # A password source is configured but gave nothing: the console's problem, not the appliance's
+    SECRET_UNREADABLE = "secret-unreadable"
 
     @property
     def label(self) -> str:
@@ -52,6 +54,7 @@ _LABELS = {
     FailureKind.BAD_RESPONSE: "unexpected answer",
     FailureKind.NETWORK: "network error",
     FailureKind.NO_CREDENTIALS: "no credentials configured",
+    FailureKind.SECRET_UNREADABLE: "password cannot be read",
 }
 
 
