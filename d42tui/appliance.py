@@ -19,11 +19,12 @@ from ._httpx import httpx
 from .config import ApplianceConfig, TlsConfig
 from .failures import Failure, FailureKind, classify_exception
 from .health import Health, clean_text, parse_health
+from .mode_answer import ModeAnswer, other_mode, read_mode_answer
 from .secrets import Secret, SecretError
 from .transport import SENT_FLAG, LeanTransport
 
-__all__ = ["ApplianceClient", "Failure", "FailureKind", "ModeChangeResult", "PollResult",
-           "classify_exception", "ssl_context_for_tls"]
+__all__ = ["ApplianceClient", "Failure", "FailureKind", "ModeAnswer", "ModeChangeResult",
+           "PollResult", "classify_exception", "ssl_context_for_tls"]
 
 HEALTH_PATH = "/healthstats/"
 MODE_PATH = "/api/1.0/appliancemode/"
@@ -57,7 +58,8 @@ Outcome = Literal["done", "failed", "unknown"]
 
 @dataclass(frozen=True)
 class ModeChangeResult:
-    """What happened to one `POST appliancemode`. `unknown` when it may have applied."""
+    """What happened to one `POST appliancemode`. `unknown` when it may have applied;
+    `done` with `confirmed` False when a 200's message is not the vendor's words for it."""
 
     appliance: str
     mode: str
@@ -67,6 +69,11 @@ class ModeChangeResult:
     sent: bool  # whether the request may have reached the appliance
     latency: float | None
     failure: Failure | None = None
+    answer: ModeAnswer | None = None  # how a 200's message reads; None without one
+
+    @property
+    def confirmed(self) -> bool:
+        return self.answer is ModeAnswer.CONFIRMS
 
 
 def ssl_context_for_tls(tls: TlsConfig) -> ssl.SSLContext:
@@ -257,7 +264,8 @@ class ApplianceClient:
                           probe_failure=probe_failure)
 
     async def set_mode(self, mode: str) -> ModeChangeResult:
-        """POST the mode. Never reports `done` without the appliance's 200 answer."""
+        """POST the mode. Never reports `done` without the appliance's 200 answer, and a 200
+        is read for what its message says (`_mode_answered`)."""
         if mode not in ("production", "standby"):
             raise ValueError(f"unknown mode {mode!r}")
         started = time.perf_counter()
@@ -281,16 +289,41 @@ class ApplianceClient:
         latency = time.perf_counter() - started
         body = _decode(raw)
         if response.status_code == 200:
-            if isinstance(body, dict) and isinstance(body.get("msg"), str):
-                return ModeChangeResult(self.cfg.name, mode, "done", 200, clean_text(body["msg"]),
-                                        True, latency)
-            return ModeChangeResult(self.cfg.name, mode, "unknown", 200,
-                                    "answered 200 without the expected message", True, latency,
-                                    Failure(FailureKind.BAD_RESPONSE, _snippet(raw)))
+            return self._mode_answered(mode, body, raw, latency)
         failure = _status_failure(response, body)
         outcome = "unknown" if response.status_code in (502, 504) else "failed"
         return ModeChangeResult(self.cfg.name, mode, outcome, response.status_code, str(failure),
                                 True, latency, failure)
+
+
+    def _mode_answered(self, mode: str, body: Any, raw: bytes,
+                       latency: float) -> ModeChangeResult:
+        """A 200 to the mode POST, read for what its message says."""
+        def result(outcome: Outcome, message: str, failure: Failure | None = None,
+                   answer: ModeAnswer | None = None) -> ModeChangeResult:
+            return ModeChangeResult(self.cfg.name, mode, outcome, 200, message, True, latency,
+                                    failure, answer)
+
+        said = body.get("msg") if isinstance(body, dict) else None
+        if isinstance(said, str):
+            text = clean_text(said)
+            answer = read_mode_answer(mode, text)
+            if answer is ModeAnswer.CONFIRMS:
+                return result("done", text, answer=answer)
+            if answer is ModeAnswer.UNRECOGNISED:
+                return result("done", f"answered 200 but its message does not confirm {mode}: "
+                                      f"{_quoted(text)}", answer=answer)
+            detail = (f"asked for {mode}, it answered 200 {_quoted(text)}: that is "
+                      f"{other_mode(mode)}" if answer is ModeAnswer.CONTRADICTS else
+                      f"asked for {mode}, it answered 200 with an error: {_quoted(text)}")
+            failure = Failure(FailureKind.MODE_NOT_SET, detail, 200)
+            return result("failed", str(failure), failure, answer)
+        if isinstance(body, dict) and body.get("errors"):
+            failure = Failure(FailureKind.MODE_NOT_SET, f"asked for {mode}, it answered 200 with "
+                              f"an error: {_quoted(_error_text(body) or _snippet(raw))}", 200)
+            return result("failed", str(failure), failure, ModeAnswer.ERROR)
+        return result("unknown", "answered 200 without the expected message",
+                      Failure(FailureKind.BAD_RESPONSE, _snippet(raw)))
 
 
 def _http_client(tls: TlsConfig, timeout: float, *, tls_needed: bool = True
@@ -329,6 +362,12 @@ def _decode(raw: bytes) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError, LookupError):
         return _NOT_JSON
+
+
+def _quoted(text: str, limit: int = 160) -> str:
+    """An appliance's message in quotes, one line, cut with a mark when long."""
+    text = " ".join(text.split())
+    return f"'{text[:limit]}…'" if len(text) > limit else f"'{text}'"
 
 
 def _snippet(raw: bytes) -> str:

@@ -34,6 +34,8 @@ class FailureKind(str, enum.Enum):
     NO_CREDENTIALS = "no-credentials"
     # A password source is configured but gave nothing: the console's problem, not the appliance's
     SECRET_UNREADABLE = "secret-unreadable"
+    # A mode POST answered 200 with words that say the mode was not set (an error, the other mode)
+    MODE_NOT_SET = "mode-not-set"
 
     @property
     def label(self) -> str:
@@ -55,6 +57,7 @@ _LABELS = {
     FailureKind.NETWORK: "network error",
     FailureKind.NO_CREDENTIALS: "no credentials configured",
     FailureKind.SECRET_UNREADABLE: "password cannot be read",
+    FailureKind.MODE_NOT_SET: "mode not set",
 }
 
 

@@ -31,6 +31,7 @@ class StepResult:
     outcome: Literal["done", "failed", "unknown", "skipped"]
     message: str
     status: int | None = None
+    confirmed: bool = True  # False: a 200 whose message is not the vendor's words for it
 
 
 @dataclass(frozen=True)
@@ -198,8 +199,11 @@ class ActionRunner:
             self._record("step", action_id, plan,
                          request=f"POST {step.url}/api/1.0/appliancemode/ appliance_mode={step.mode}",
                          outcome=answer.outcome, status=answer.status, message=answer.message)
-            results.append(StepResult(step, answer.outcome, answer.message, answer.status))
+            results.append(StepResult(step, answer.outcome, answer.message, answer.status,
+                                      answer.outcome != "done" or answer.confirmed))
             if answer.outcome == "done":
+                if not answer.confirmed:
+                    warnings.append(f"{step.appliance} {answer.message}")
                 self.store.record_mode(plan.pair, step.appliance, step.mode, self.clock())
                 if step.mode == "production" and step.appliance == fresh.new_production \
                         and not roles_marked:
@@ -235,7 +239,8 @@ class ActionRunner:
                     warnings.append(f"{r.step.appliance} accepted production but does not answer "
                                     "health now; keep watching")
         sent = ", ".join(f"{r.step.url} → {r.step.appliance}" if r.step.kind == "dns"
-                         else f"{r.step.appliance} → {r.step.mode}" for r in results
+                         else f"{r.step.appliance} → {r.step.mode}"
+                         + ("" if r.confirmed else " (unconfirmed)") for r in results
                          if r.outcome == "done") or "nothing"
         return self._close(action_id, plan, "done", f"changed: {sent}", tuple(results),
                            warnings=tuple(warnings))

@@ -372,7 +372,6 @@ async def fence(ctx: Context, name: str, snap: PairSnapshot, action_id: str,
     answer = await client.set_mode("standby")
     ctx.audit.append({"phase": "step", **base, "request": request, "outcome": answer.outcome,
                       "status": answer.status, "message": answer.message})
-    confirmed = answer.outcome == "done" and "true" in answer.message.lower()
     if answer.outcome == "done":
         at = ctx.clock()
 
@@ -380,8 +379,8 @@ async def fence(ctx: Context, name: str, snap: PairSnapshot, action_id: str,
             entry.setdefault("modes", {})[name] = {"mode": "standby", "at": at}
             auto["fence_pending"] = [n for n in auto.get("fence_pending", []) if n != name]
         update_pair(ctx.store, ctx.pair.name, also)
-        note = "" if confirmed else " (answered 200, but the message does not say standby)"
-        detail = f"{name} re-asserted standby: {answer.message}{note}"
+        # an unconfirmed 200 says so in its message (ApplianceClient.set_mode reads it)
+        detail = f"{name} re-asserted standby: {answer.message}"
         ctx.audit.append({"phase": "after", **base, "result": "done", "detail": detail})
         ctx.say("warning", "fenced", detail)
         ctx.notice("fence-done", "warning", f"{name} {why}: re-asserted standby so it runs no "
