@@ -8,7 +8,6 @@ TLS handshake, before a single request byte (and so before credentials) is sent.
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import ssl
 import time
@@ -18,62 +17,20 @@ from typing import Any, Literal
 
 from ._httpx import httpx
 from .config import ApplianceConfig, TlsConfig
+from .failures import Failure, FailureKind, classify_exception
 from .health import Health, clean_text, parse_health
-from .secrets import SecretError
-from .transport import SENT_FLAG, LeanTransport, PinMismatch
+from .mode_answer import ModeAnswer, other_mode, read_mode_answer
+from .secrets import Secret, SecretError
+from .transport import SENT_FLAG, LeanTransport
+
+__all__ = ["ApplianceClient", "Failure", "FailureKind", "ModeAnswer", "ModeChangeResult",
+           "PollResult", "classify_exception", "ssl_context_for_tls"]
 
 HEALTH_PATH = "/healthstats/"
 MODE_PATH = "/api/1.0/appliancemode/"
 API_PROBE_PATH = "/api/1.0/tags/?limit=1"
 USER_AGENT = "d42tui/0.1"
 MAX_BODY = 256 * 1024
-
-
-class FailureKind(str, enum.Enum):
-    REFUSED = "refused"
-    TIMEOUT = "timeout"
-    TLS = "tls"
-    CERTIFICATE = "certificate"  # the certificate failed verification: who answered?
-    PIN_MISMATCH = "pin-mismatch"
-    UNAUTHORIZED = "unauthorized"
-    FORBIDDEN = "forbidden"
-    SERVER_ERROR = "server-error"
-    HTTP_ERROR = "http-error"
-    NOT_JSON = "not-json"
-    BAD_RESPONSE = "bad-response"
-    NETWORK = "network"
-    NO_CREDENTIALS = "no-credentials"
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-
-_LABELS = {
-    FailureKind.REFUSED: "connection refused",
-    FailureKind.TIMEOUT: "timeout",
-    FailureKind.TLS: "TLS error",
-    FailureKind.CERTIFICATE: "certificate not trusted",
-    FailureKind.PIN_MISMATCH: "certificate pin mismatch",
-    FailureKind.UNAUTHORIZED: "credentials rejected (401)",
-    FailureKind.FORBIDDEN: "forbidden (403)",
-    FailureKind.SERVER_ERROR: "server error",
-    FailureKind.HTTP_ERROR: "HTTP error",
-    FailureKind.NOT_JSON: "answer is not JSON",
-    FailureKind.BAD_RESPONSE: "unexpected answer",
-    FailureKind.NETWORK: "network error",
-    FailureKind.NO_CREDENTIALS: "no credentials configured",
-}
-
-
-@dataclass(frozen=True)
-class Failure:
-    kind: FailureKind
-    detail: str = ""
-    status: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.kind.label}: {self.detail}" if self.detail else self.kind.label
 
 
 @dataclass(frozen=True)
@@ -101,7 +58,8 @@ Outcome = Literal["done", "failed", "unknown"]
 
 @dataclass(frozen=True)
 class ModeChangeResult:
-    """What happened to one `POST appliancemode`. `unknown` when it may have applied."""
+    """What happened to one `POST appliancemode`. `unknown` when it may have applied;
+    `done` with `confirmed` False when a 200's message is not the vendor's words for it."""
 
     appliance: str
     mode: str
@@ -111,6 +69,11 @@ class ModeChangeResult:
     sent: bool  # whether the request may have reached the appliance
     latency: float | None
     failure: Failure | None = None
+    answer: ModeAnswer | None = None  # how a 200's message reads; None without one
+
+    @property
+    def confirmed(self) -> bool:
+        return self.answer is ModeAnswer.CONFIRMS
 
 
 def ssl_context_for_tls(tls: TlsConfig) -> ssl.SSLContext:
@@ -147,42 +110,6 @@ def _status_failure(response: httpx.Response, body: Any) -> Failure:
     if code >= 500:
         return Failure(FailureKind.SERVER_ERROR, f"HTTP {code} {text}".strip(), code)
     return Failure(FailureKind.HTTP_ERROR, f"HTTP {code} {text}".strip(), code)
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    chain, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        chain.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    return chain
-
-
-def classify_exception(exc: BaseException) -> Failure:
-    chain = _causes(exc)
-    if any(isinstance(e, ConnectionRefusedError) for e in chain):
-        return Failure(FailureKind.REFUSED, "nothing listens on the port")
-    if isinstance(exc, PinMismatch):
-        return Failure(FailureKind.PIN_MISMATCH, str(exc))
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException)):
-        return Failure(FailureKind.TIMEOUT, "no answer in time")
-    text = str(exc) or exc.__class__.__name__
-    if any(isinstance(e, (ssl.SSLCertVerificationError, ssl.CertificateError)) for e in chain):
-        return Failure(FailureKind.CERTIFICATE, text[:200])
-    if any(isinstance(e, (ssl.SSLError, ssl.CertificateError)) for e in chain) \
-            or "SSL" in text or "certificate" in text:
-        return Failure(FailureKind.TLS, text[:200])
-    if isinstance(exc, httpx.ConnectError):
-        if "refused" in text.lower() or "Errno 111" in text:
-            return Failure(FailureKind.REFUSED, "nothing listens on the port")
-        if "Name or service not known" in text or "nodename nor servname" in text:
-            return Failure(FailureKind.NETWORK, "host name does not resolve")
-        return Failure(FailureKind.NETWORK, text[:200])
-    if isinstance(exc, ConnectionRefusedError):
-        return Failure(FailureKind.REFUSED, "nothing listens on the port")
-    if isinstance(exc, (httpx.TransportError, OSError)):
-        return Failure(FailureKind.NETWORK, text[:200])
-    return Failure(FailureKind.NETWORK, exc.__class__.__name__)
 
 
 class _Sent(dict):
@@ -222,12 +149,14 @@ class ApplianceClient:
     def _auth(self, which: str = "manager") -> httpx.BasicAuth:
         secret = (self.cfg.api.secret() if which == "api" and self.cfg.api else self.cfg.secret())
         if secret is None:
-            raise _NoCredentials()
+            raise _NoCredentials(Failure(FailureKind.NO_CREDENTIALS,
+                                         "set password_env, password_file or password_command"))
         user = self.cfg.api.username if which == "api" and self.cfg.api else self.cfg.username
         try:
             return httpx.BasicAuth(user, secret.value())
         except SecretError as exc:
-            raise _NoCredentials(str(exc)) from None
+            raise _NoCredentials(Failure(FailureKind.SECRET_UNREADABLE,
+                                         unreadable_text(secret, exc))) from None
 
     async def _request(self, method: str, url: str, tracer: _Sent, deadline: float | None = None,
                        client: httpx.AsyncClient | None = None,
@@ -249,8 +178,7 @@ class ApplianceClient:
             response, raw = await self._request("GET", self.cfg.url + HEALTH_PATH, tracer,
                                                 deadline, **kwargs)
         except _NoCredentials as exc:
-            return PollResult(self.cfg.name, at, None, None,
-                              Failure(FailureKind.NO_CREDENTIALS, str(exc)))
+            return PollResult(self.cfg.name, at, None, None, exc.failure)
         except Exception as exc:  # every transport failure becomes a Failure
             return PollResult(self.cfg.name, at, None, None, classify_exception(exc))
         latency = time.perf_counter() - started
@@ -275,7 +203,7 @@ class ApplianceClient:
             response, raw = await self._request("GET", self.cfg.api.url + API_PROBE_PATH, tracer,
                                                 deadline, auth=self._auth("api"))
         except _NoCredentials as exc:
-            return Failure(FailureKind.NO_CREDENTIALS, str(exc))
+            return exc.failure
         except Exception as exc:
             return classify_exception(exc)
         body = _decode(raw)
@@ -298,7 +226,7 @@ class ApplianceClient:
             response, raw = await self._request("GET", probe.url, tracer, deadline,
                                                 self._probe_client, **kwargs)
         except _NoCredentials as exc:
-            return None, Failure(FailureKind.NO_CREDENTIALS, str(exc))
+            return None, exc.failure
         except Exception as exc:
             return None, classify_exception(exc)
         body = _decode(raw)
@@ -336,7 +264,8 @@ class ApplianceClient:
                           probe_failure=probe_failure)
 
     async def set_mode(self, mode: str) -> ModeChangeResult:
-        """POST the mode. Never reports `done` without the appliance's 200 answer."""
+        """POST the mode. Never reports `done` without the appliance's 200 answer, and a 200
+        is read for what its message says (`_mode_answered`)."""
         if mode not in ("production", "standby"):
             raise ValueError(f"unknown mode {mode!r}")
         started = time.perf_counter()
@@ -346,7 +275,7 @@ class ApplianceClient:
                 "POST", self.cfg.url + MODE_PATH, tracer,
                 data={"appliance_mode": mode}, auth=self._auth())
         except _NoCredentials as exc:
-            failure = Failure(FailureKind.NO_CREDENTIALS, str(exc))
+            failure = exc.failure
             return ModeChangeResult(self.cfg.name, mode, "failed", None, str(failure), False, None,
                                     failure)
         except Exception as exc:
@@ -360,16 +289,41 @@ class ApplianceClient:
         latency = time.perf_counter() - started
         body = _decode(raw)
         if response.status_code == 200:
-            if isinstance(body, dict) and isinstance(body.get("msg"), str):
-                return ModeChangeResult(self.cfg.name, mode, "done", 200, clean_text(body["msg"]),
-                                        True, latency)
-            return ModeChangeResult(self.cfg.name, mode, "unknown", 200,
-                                    "answered 200 without the expected message", True, latency,
-                                    Failure(FailureKind.BAD_RESPONSE, _snippet(raw)))
+            return self._mode_answered(mode, body, raw, latency)
         failure = _status_failure(response, body)
         outcome = "unknown" if response.status_code in (502, 504) else "failed"
         return ModeChangeResult(self.cfg.name, mode, outcome, response.status_code, str(failure),
                                 True, latency, failure)
+
+
+    def _mode_answered(self, mode: str, body: Any, raw: bytes,
+                       latency: float) -> ModeChangeResult:
+        """A 200 to the mode POST, read for what its message says."""
+        def result(outcome: Outcome, message: str, failure: Failure | None = None,
+                   answer: ModeAnswer | None = None) -> ModeChangeResult:
+            return ModeChangeResult(self.cfg.name, mode, outcome, 200, message, True, latency,
+                                    failure, answer)
+
+        said = body.get("msg") if isinstance(body, dict) else None
+        if isinstance(said, str):
+            text = clean_text(said)
+            answer = read_mode_answer(mode, text)
+            if answer is ModeAnswer.CONFIRMS:
+                return result("done", text, answer=answer)
+            if answer is ModeAnswer.UNRECOGNISED:
+                return result("done", f"answered 200 but its message does not confirm {mode}: "
+                                      f"{_quoted(text)}", answer=answer)
+            detail = (f"asked for {mode}, it answered 200 {_quoted(text)}: that is "
+                      f"{other_mode(mode)}" if answer is ModeAnswer.CONTRADICTS else
+                      f"asked for {mode}, it answered 200 with an error: {_quoted(text)}")
+            failure = Failure(FailureKind.MODE_NOT_SET, detail, 200)
+            return result("failed", str(failure), failure, answer)
+        if isinstance(body, dict) and body.get("errors"):
+            failure = Failure(FailureKind.MODE_NOT_SET, f"asked for {mode}, it answered 200 with "
+                              f"an error: {_quoted(_error_text(body) or _snippet(raw))}", 200)
+            return result("failed", str(failure), failure, ModeAnswer.ERROR)
+        return result("unknown", "answered 200 without the expected message",
+                      Failure(FailureKind.BAD_RESPONSE, _snippet(raw)))
 
 
 def _http_client(tls: TlsConfig, timeout: float, *, tls_needed: bool = True
@@ -382,18 +336,38 @@ def _http_client(tls: TlsConfig, timeout: float, *, tls_needed: bool = True
 
 
 class _NoCredentials(Exception):
-    def __init__(self, detail: str = "set password_env, password_file or password_command"):
-        super().__init__(detail)
+    """No password to send: none configured, or its source cannot be read."""
+
+    def __init__(self, failure: Failure):
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def unreadable_text(secret: Secret, exc: SecretError) -> str:
+    """Which source failed, and why when that is safe: a command's stderr is not shown
+    (a password manager may echo what it was given there)."""
+    if secret.kind == "command":
+        return f"{secret.describe()} failed (run it by hand to see why)"
+    return str(exc)
 
 
 _NOT_JSON = object()
 
 
 def _decode(raw: bytes) -> Any:
+    """JSON from a body, read leniently: one invalid byte in a text field is shown as "\ufffd"
+    and the rest still read, so a stray byte never makes a serving appliance "down"."""
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        text = raw.decode(json.detect_encoding(raw), "replace")
+        return json.loads(text)
+    except (ValueError, RecursionError, LookupError):
         return _NOT_JSON
+
+
+def _quoted(text: str, limit: int = 160) -> str:
+    """An appliance's message in quotes, one line, cut with a mark when long."""
+    text = " ".join(text.split())
+    return f"'{text[:limit]}…'" if len(text) > limit else f"'{text}'"
 
 
 def _snippet(raw: bytes) -> str:

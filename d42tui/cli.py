@@ -49,9 +49,7 @@ async def poll_all_once(config: Config):
     poller = Poller(config, StateStore(state_dir(config)))
     try:
         checks = [p.monitor.check_now() for p in poller.pairs.values() if p.monitor is not None]
-        await asyncio.gather(poller.poll_once(), *checks)
-        # and whether every password an action would need can be read
-        await asyncio.gather(*(t for p in poller.pairs.values() if (t := p.look_at_secrets())))
+        await asyncio.gather(*(p.poll_fully() for p in poller.pairs.values()), *checks)
         # the snapshot again, now with the backup file looked at
         return {name: p.snapshot() for name, p in poller.pairs.items()}
     finally:

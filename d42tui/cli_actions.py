@@ -107,7 +107,7 @@ async def _act(args: argparse.Namespace, config, kind: ActionKind, target: str |
 
     async def make_plan(pair_poller):
         print(f"polling pair {pair.name}…", flush=True)
-        return plan_action(kind, pair, await pair_poller.poll_once(), target)
+        return plan_action(kind, pair, await pair_poller.poll_fully(), target)
 
     return await run_guarded(args, config, kind, target or "?", make_plan)
 
@@ -143,7 +143,7 @@ async def run_guarded(args: argparse.Namespace, config, kind: ActionKind, target
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .audit import JsonlLog, audit_path, events_path, export_markdown, outcomes
+    from .audit import JsonlLog, audit_path, events_path, local_time, outcomes, timeline_markdown
     from .config import load_config
 
     config = None
@@ -152,27 +152,35 @@ def cmd_audit(args: argparse.Namespace) -> int:
     except ConfigError:
         if args.config:
             raise
-    audit = JsonlLog(audit_path(config))
     since = _since(args.since)
+    audit = JsonlLog(audit_path(config)).read(since)
     if args.what == "export":
-        text = export_markdown(audit, JsonlLog(events_path(config)), since)
+        events = JsonlLog(events_path(config)).read(since)
+        text = timeline_markdown(audit, events, since)
         if args.output:
             with open(args.output, "w") as fh:
                 fh.write(text)
             print(f"wrote {args.output}")
+            for note in (audit.note, events.note):  # the file has them; the operator too
+                if note:
+                    print(f"WARNING: {note}", file=sys.stderr)
         else:
             sys.stdout.write(text)
         return 0
-    rows = outcomes(list(audit.records(since)))
+    # damaged lines are said on stderr: stdout stays the table (or valid JSON)
+    if audit.note:
+        print(f"WARNING: {audit.note}", file=sys.stderr)
+    rows = outcomes(audit.records)
     if args.json:
         print(json.dumps([row.__dict__ for row in rows], indent=2))
         return 0
     if not rows:
-        print(f"no actions recorded in {audit.path}")
+        missing = " (no such file)" if audit.missing else ""
+        print(f"no actions recorded in {audit.path}{missing}")
     for row in rows:
         forced = " (forced)" if row.forced else ""
-        print(f"{row.time[:19]}  {row.user}@{row.host}  {row.pair}  {row.action} {row.target}"
-              f"{forced}  → {row.result}: {row.detail}")
+        print(f"{local_time(row.time)}  {row.user}@{row.host}  {row.pair}  {row.action} "
+              f"{row.target}{forced}  → {row.result}: {row.detail}")
     return 0
 
 

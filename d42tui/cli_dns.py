@@ -111,7 +111,7 @@ async def _set(args: argparse.Namespace, config) -> int:
     pair = config.pairs[0]
 
     async def make_plan(pair_poller):
-        snap, answer = await asyncio.gather(pair_poller.poll_once(), query(pair.dns))
+        snap, answer = await asyncio.gather(pair_poller.poll_fully(), query(pair.dns))
         try:
             return plan_dns(pair, snap, args.to, answer.values, dns_summary(pair.dns, answer),
                             ttl=args.ttl)

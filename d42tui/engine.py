@@ -223,11 +223,12 @@ class Engine:
             # an earlier attempt may have applied: "not sent now" does not mean "nothing changed"
             answer = replace(answer, outcome="unknown")
         if answer.outcome == "done":
-            journal = journal.with_step(index, status="done", detail=answer.message)
+            journal = journal.with_step(index, status="done", detail=answer.message,
+                                        unconfirmed=not answer.confirmed)
             save_journal(self.store, journal, self._roles(journal, index))
             self.changed()
-            if not getattr(answer, "confirmed", True):
-                self.warn(journal, f"{step.appliance}: {answer.message}")
+            if not answer.confirmed:
+                self.warn(journal, f"{step.appliance} {answer.message}")
             return journal, True
         if answer.outcome == "unknown":
             journal = journal.with_step(index, status="waiting", detail=answer.message)
@@ -414,7 +415,8 @@ class Engine:
     def _sent(self, step) -> str:
         if step.kind is StepKind.DNS:
             return f"{self.pair.dns.name if self.pair.dns else 'DNS'} → {step.appliance}"
-        return f"{step.appliance} → {step.kind.mode}"
+        return f"{step.appliance} → {step.kind.mode}" + (" (unconfirmed)" if step.unconfirmed
+                                                          else "")
 
     async def fence(self, journal: Journal, snap_picture: str, why: str) -> bool:
         """Re-assert standby on an appliance that should be standby and answers again: one
@@ -425,9 +427,8 @@ class Engine:
         journal, answer = await self.post(journal, 0, 0, persist=False)
         if answer.outcome == "done":
             update_pair(self.store, self.pair.name, fence_done(name, self.clock()))
+            # an unconfirmed 200 says so in its message (ApplianceClient.set_mode reads it)
             detail = f"{name} re-asserted standby: {answer.message}"
-            if not getattr(answer, "confirmed", True):
-                detail += " (answered 200, but the message does not say standby)"
             self.record("after", journal, result="done", detail=detail)
             self.say("warning", "fenced", detail)
             self.notify("fence-done", "warning", f"{name} {why}: re-asserted standby so it runs "

@@ -58,6 +58,7 @@ class JournalStep:
     optional: bool = False  # only if the appliance answers (a dead old primary: fenced later)
     value: str | None = None  # a DNS step's record value (an address the operator typed)
     ref: int | None = None  # the step's index in the plan the operator confirmed
+    unconfirmed: bool = False  # a 200 whose message did not say the mode was set
 
     @property
     def finished(self) -> bool:

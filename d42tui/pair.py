@@ -36,7 +36,10 @@ class Reachability(str, enum.Enum):
 # console reading an appliance is not what stops the appliance serving.
 NOT_AN_OUTAGE = frozenset({FailureKind.UNAUTHORIZED, FailureKind.FORBIDDEN,
                            FailureKind.HTTP_ERROR, FailureKind.CERTIFICATE,
-                           FailureKind.PIN_MISMATCH, FailureKind.NO_CREDENTIALS})
+                           FailureKind.PIN_MISMATCH, FailureKind.NO_CREDENTIALS,
+                           # its password source is configured but cannot be read (a
+                           # command exits 1, a variable unset): the console is at fault
+                           FailureKind.SECRET_UNREADABLE})
 
 
 def shows_outage(failure: Failure | None) -> bool:

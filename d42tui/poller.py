@@ -65,6 +65,14 @@ class PairPoller:
         async with self._round_lock:
             return await self._poll_round()
 
+    async def poll_fully(self) -> PairSnapshot:
+        """One round, and the look at the passwords it started: what a one-shot command
+        plans on (a console's next round has it anyway)."""
+        await self.poll_once()
+        if (task := self.look_at_secrets()) is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        return self.snapshot()
+
     async def _poll_round(self) -> PairSnapshot:
         names = [a.name for a in self.pair.appliances]
         # One deadline for the whole round, from its start: a poll that started late (a busy

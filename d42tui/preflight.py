@@ -26,7 +26,9 @@ def secret_text(name: str, secret: Secret | None, what: str = "password") -> str
     try:
         secret.value()
     except SecretError as exc:
-        return f"{name}: its {what} cannot be read ({exc})"
+        from .appliance import unreadable_text  # one wording, never a command's stderr
+
+        return f"{name}: its {what} cannot be read ({unreadable_text(secret, exc)})"
     return None
 
 

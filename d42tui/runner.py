@@ -49,6 +49,7 @@ class StepResult:
     outcome: Literal["done", "failed", "unknown", "skipped"]
     message: str
     status: int | None = None
+    confirmed: bool = True  # False: a 200 whose message is not the vendor's words for it
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,8 @@ def step_results(journal: Journal, plan: Plan) -> tuple[StepResult, ...]:
             continue
         outcome = {"done": "done", "failed": "failed", "skipped": "skipped"}.get(s.status,
                                                                                  "unknown")
-        out.append(StepResult(plan.steps[s.ref], outcome, s.detail))  # type: ignore[arg-type]
+        out.append(StepResult(plan.steps[s.ref], outcome, s.detail,  # type: ignore[arg-type]
+                              confirmed=not s.unconfirmed))
     return tuple(out)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-# Real-server fixtures (named, sshd) live in their own modules; registered here once.
-pytest_plugins = ["tests.named_server", "tests.sshd_server"]
+# Real-server fixtures (named, sshd, a hostile appliance) live in their own modules; registered here once.
+pytest_plugins = ["tests.named_server", "tests.sshd_server", "tests.hostile_appliance"]
 
 
 def require_binary(name: str, *candidates: str) -> str:

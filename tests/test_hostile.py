@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import time
 
 import pytest
@@ -95,3 +97,78 @@ async def test_no_terminal_escape_from_an_appliance_reaches_the_screen(answer):
     shown += "".join(b.text + b.job_name for b in (result.health.backups if result.health else ()))
     shown += result.health.version if result.health and result.health.version else ""
     assert "\x1b" not in shown and "\x07" not in shown
+
+
+# --- what a broken connection is called --------------------------------------------------
+
+async def closing_server(answer: bytes | None, *, reset: bool = False, greet: bool = False):
+    """Reads the request (unless it `greet`s first, as a plain server under a TLS client),
+    writes `answer` (if any), then closes, or resets (RST)."""
+    async def handle(reader, writer):
+        try:
+            if not greet:
+                await reader.readuntil(b"\r\n\r\n")
+            if answer:
+                writer.write(answer)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        if reset:
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+        else:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+WORDS = {
+    "hangs up": (dict(answer=None), "http",
+                 "network error: connection closed without an answer"),
+    "cut short": (dict(answer=b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}"), "http",
+                  "network error: the answer was cut short (2 of 100 bytes)"),
+    "head cut": (dict(answer=b"HTTP/1.1 200 OK\r\nContent-Le"), "http",
+                 "network error: connection closed in the middle of the answer"),
+    "reset": (dict(answer=None, reset=True), "http", "network error: the connection was reset "
+                                                     "(by the appliance or something in between)"),
+    "not HTTP": (dict(answer=b"SSH-2.0-OpenSSH_9.2\r\n\r\n"), "http",
+                 "network error: the answer is not valid HTTP (not an HTTP/1.x status line: "
+                 "'SSH-2.0-OpenSSH_9.2')"),
+    "TLS to plain HTTP": (dict(answer=b"HTTP/1.1 400 Bad Request\r\n\r\n", greet=True), "https",
+                          "TLS error: the port does not speak TLS (plain HTTP?)"),
+}
+
+
+@pytest.mark.parametrize("name", list(WORDS))
+async def test_a_broken_connection_is_said_in_plain_words(name):
+    behaviour, scheme, said = WORDS[name]
+    server, port = await closing_server(**behaviour)
+    cfg = ApplianceConfig(name="flaky", url=f"{scheme}://127.0.0.1:{port}",
+                          tls={"verify": False})
+    async with ApplianceClient(cfg, 2.0) as client:
+        result = await client.health()
+    server.close()
+    assert str(result.failure) == said
+    assert not any(jargon in said for jargon in ("bytes read", "Errno", "SSL:", "_ssl.c"))
+
+
+async def test_a_mode_post_that_is_hung_up_on_is_unknown_and_says_why():
+    server, port = await closing_server(None)
+    cfg = ApplianceConfig(name="flaky", url=f"http://127.0.0.1:{port}", password="pw")
+    async with ApplianceClient(cfg, 2.0) as client:
+        result = await client.set_mode("standby")
+    server.close()
+    assert result.outcome == "unknown" and result.sent
+    assert str(result.failure) == "network error: connection closed without an answer"
+
+
+async def test_nothing_listening_is_refused():
+    with socket.socket() as sock:  # a port that was free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with ApplianceClient(ApplianceConfig(name="gone", url=f"http://127.0.0.1:{port}"),
+                               1.0) as client:
+        result = await client.health()
+    assert str(result.failure) == "connection refused: nothing listens on the port"

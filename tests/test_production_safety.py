@@ -301,7 +301,7 @@ def unreadable_secret(sim, tmp_path, how: str) -> tuple[str, dict, str]:
         words = "environment variable D42_TEST_UNSET_PASSWORD is not set"
     else:
         b["password_command"] = ["sh", "-c", "exit 3"]
-        words = "secret command sh exited 3"
+        words = "command sh failed (run it by hand to see why)"
     return write(tmp_path, data), env, words
 
 
