@@ -41,6 +41,23 @@ def confirm_label(plan: Plan) -> str:
     return f"{VERB[plan.action]} {plan.target}"
 
 
+def confirm_text(plan: Plan, ready: bool) -> str:
+    """The confirm button in words: what it does, or what it still needs."""
+    return confirm_label(plan) if ready else f"{confirm_label(plan)} (type {plan.target} first)"
+
+
+def force_text(plan: Plan, ready: bool) -> str:
+    return "Force…" if ready else f"Force… (type {plan.target} first)"
+
+
+def name_prompt(plan: Plan) -> str:
+    return f"Type {plan.target} to confirm:"
+
+
+def wrong_name_prompt(plan: Plan) -> str:
+    return f"✖ type {plan.target} exactly to confirm:"
+
+
 def plan_lines(plan: Plan) -> tuple[Line, ...]:
     """The pair as it is now, exactly what is sent to whom in order, warnings, refusal."""
     out: list[Line] = [((plan.summary, "strong"),)]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.segment import Segments
+from textual import events
 from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
@@ -39,6 +40,7 @@ from .demo import DemoControl, FaultChoice
 from .desk import ActionDesk
 from .dnswatch import DnsWatch
 from .eventlog import EventRecorder
+from .keyqueue import KeyHandled, KeyQueue
 from .pairview import PairView
 from .policy import ActionPolicy
 from .screens.board import BoardScreen
@@ -149,6 +151,7 @@ class ConsoleApp(ActionKeys, App[int]):
                                   clock=clock)
         self.desk = ActionDesk(self, runner)
         self.signal_exits = SignalExits(self)
+        self.keys = KeyQueue(self, super().on_event)
         # Only a live console asks DNS servers (a console fed by hand, as in tests, does not).
         self.dns_watch = DnsWatch(self, config.pairs if poller is not None else [],
                                   self.show_dns)
@@ -333,6 +336,17 @@ class ConsoleApp(ActionKeys, App[int]):
         if self.store is not None:
             return self.store.roles(pair)[1][name]
         return AssertedMode("production" if name == pair.production else "standby")
+
+    # --- the keyboard ------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            await self.keys.arrive(event)  # in order, each to the focus once the last is handled
+            return
+        await super().on_event(event)
+
+    async def on_key_handled(self, marker: KeyHandled) -> None:
+        await self.keys.came_back(marker)
 
     # --- terminal size ----------------------------------------------------------------
 

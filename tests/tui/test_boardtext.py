@@ -13,7 +13,7 @@ from d42tui.tui.boardtext import (
     pair_row,
     restore_window,
 )
-from d42tui.tui.policy import MUTATING, ActionPolicy
+from d42tui.tui.policy import MUTATING, TITLES, ActionPolicy
 from d42tui.tui.timeline_events import snapshot_events
 
 from . import handmade as H
@@ -189,6 +189,7 @@ def test_schedule_adapters_speak_epoch_seconds():
 def test_read_only_is_one_policy_for_every_mutating_action():
     assert set(MUTATING) == {"promote", "demote", "failover", "failback", "reassert", "dns",
                             "automation"}
+    assert set(TITLES) == set(MUTATING)  # every action has its palette title
     rw, ro = ActionPolicy(False), ActionPolicy(True)
     for action in MUTATING:
         assert rw.state(action) is True and rw.refusal(action) is None

@@ -240,7 +240,8 @@ async def test_command_palette_lists_the_actions_and_respects_read_only():
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for title in ("Poll now", "Pause / resume polling", "Keys", "Next theme",
                       "Theme: high-contrast", "Timeline: maximize / restore", "Quit",
-                      "Promote (refused: read-only)", "Failover (refused: read-only)"):
+                      "Promote (refused: read-only)", "Fail over (refused: read-only)",
+                      "DNS target (refused: read-only)"):
             assert title in titles, title
         assert not any(t.startswith("Demo:") for t in titles)
         await pilot.press("ctrl+p")

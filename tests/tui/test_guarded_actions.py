@@ -347,7 +347,7 @@ async def test_the_palette_opens_the_same_guarded_dialog(sim, tmp_path):
     app = sim_app(sim, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await healthy(pilot, app)
-        await pilot.press("ctrl+p", *"Failover")
+        await pilot.press("ctrl+p", *"Fail over")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ActionDialog), what="the dialog")
