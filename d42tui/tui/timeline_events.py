@@ -18,9 +18,11 @@ from .boardtext import REACH_TONE, Tone, verdict_tone
 class TimelineEvent:
     at: float
     pair: str | None  # None: about the console itself
-    kind: str  # "verdict", "appliance", "mode", "console", "action"
+    kind: str  # "verdict", "appliance", "mode", "console", "action", "flapping"
     text: str
     tone: Tone = ""
+    # Events with the same key are one line, updated in place (a flapping appliance).
+    key: str | None = None
 
     def stamp(self, tz: tzinfo | None = None) -> str:
         return datetime.fromtimestamp(self.at, tz).strftime("%H:%M:%S")
