@@ -39,6 +39,7 @@ from .boardtext import Line
 from .demo import DemoControl, FaultChoice
 from .desk import ActionDesk
 from .dnswatch import DnsWatch
+from .eventfold import EventFold
 from .eventlog import EventRecorder
 from .keyqueue import KeyHandled, KeyQueue
 from .pairview import PairView
@@ -49,7 +50,7 @@ from .screens.help import HelpScreen
 from .screens.too_small import TooSmallScreen
 from .signals import SignalExits
 from .themes import DEFAULT_THEME, load_themes
-from .timeline_events import TimelineEvent, console_event, snapshot_events
+from .timeline_events import TimelineEvent, console_event
 
 if TYPE_CHECKING:
     from ..dns import DnsAnswer
@@ -137,6 +138,7 @@ class ConsoleApp(ActionKeys, App[int]):
         self.min_size = min_size
         self.snapshots: dict[str, PairSnapshot] = {}
         self.events: list[TimelineEvent] = []  # oldest first
+        self.fold = EventFold(local_tz)  # flapping and the console's own actions, folded
         self.in_flight: list[str] = []  # actions running now (the desk fills it)
         audit, events = self._log_paths()
         self.audit_log = JsonlLog(audit)
@@ -243,12 +245,10 @@ class ConsoleApp(ActionKeys, App[int]):
             # a screen still being composed takes the app's snapshots when it mounts
             if isinstance(screen, PairView) and screen.is_mounted:
                 screen.show_snapshot(snap)
-        events = snapshot_events(prev, snap)
+        events, records = self.fold.take(prev, snap, acting=self.desk.running.get(snap.pair))
         self.add_events(events + dns_events)
-        for event in events:
-            if event.kind == "verdict":  # for `d42tui audit export --markdown`
-                self.recorder.record({"pair": snap.pair, "verdict": snap.verdict.verdict.value,
-                                      "text": event.text})
+        for record in records:  # for `d42tui audit export --markdown`
+            self.recorder.record(record)
         self.dns_watch.tick(snap.pair)
         self.refresh_automation(snap.pair)
 
@@ -326,11 +326,24 @@ class ConsoleApp(ActionKeys, App[int]):
     def add_events(self, events: list[TimelineEvent]) -> None:
         if not events:
             return
-        self.events.extend(events)
+        for event in events:
+            # a keyed event (a flapping line) replaces its earlier self where it stands
+            index = next((i for i in range(len(self.events) - 1, -1, -1)
+                          if self.events[i].key == event.key), None) if event.key else None
+            if index is None:
+                self.events.append(event)
+            else:
+                self.events[index] = event
         del self.events[:-MAX_EVENTS]
         for screen in self.screen_stack:
             if isinstance(screen, PairView):
                 screen.add_events(events)
+
+    def show_acting(self) -> None:
+        """An action started or ended: the boards' next step says so."""
+        for screen in self.screen_stack:
+            if isinstance(screen, BoardScreen) and screen.is_mounted:
+                screen.refresh_banner()
 
     def declared_mode(self, pair: PairConfig, name: str) -> AssertedMode:
         if self.store is not None:

@@ -196,6 +196,9 @@ class ActionDesk:
             return
         self.running[plan.pair] = label
         self.app.in_flight.append(label)
+        snap = self.app.snapshots.get(plan.pair)
+        self.app.fold.begin(plan.pair, label, snap.verdict if snap else None)
+        self.app.show_acting()
         self.app.add_events([TimelineEvent(
             self.app.clock(), plan.pair, "action",
             f"{label}: confirmed in the console" + (" — FORCED" if force else ""), "strong")])
@@ -221,6 +224,7 @@ class ActionDesk:
             self.running.pop(plan.pair, None)
             if label in app.in_flight:
                 app.in_flight.remove(label)
+            app.show_acting()
         self._finished(dialog, result, label)
 
     def _ttl(self, plan: Plan) -> int | None:

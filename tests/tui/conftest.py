@@ -92,9 +92,8 @@ def type_at_once(app, *keys: str) -> None:
     from textual.app import _character_to_key, _get_unicode_name_from_key
     from textual.keys import REPLACED_KEYS
 
-    for key in keys:
-        if len(key) == 1 and not key.isalnum():
-            key = _character_to_key(key)
+    for typed in keys:
+        key = _character_to_key(typed) if len(typed) == 1 and not typed.isalnum() else typed
         try:
             char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
         except KeyError:

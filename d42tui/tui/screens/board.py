@@ -142,6 +142,9 @@ class BoardScreen(Screen, PairView):
             self._show_dns()
             self._show_banner()
 
+    def refresh_banner(self) -> None:
+        self._show_banner()
+
     def _show_banner(self) -> None:
         app = self.console
         step = next_step(self.pair, self.snapshot, read_only=app.policy.read_only,
