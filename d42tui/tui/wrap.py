@@ -34,9 +34,21 @@ def _merge(spans: list[Span]) -> Line:
     return tuple(merged)
 
 
-def wrap_line(line: Line, width: int, indent: int = 2) -> tuple[Line, ...]:
+def wrap_line(line: Line, width: int, indent: int = 2,
+              tail: Span | None = None) -> tuple[Line, ...]:
     """`line` in rows of at most `width` cells; rows after the first start with `indent`
-    spaces. Spaces at a break are dropped."""
+    spaces. Spaces at a break are dropped. `tail` (a tag such as "  [asks first]") is
+    kept whole: on the last row if it fits, else on a row of its own, indented."""
+    rows = _wrap(line, width, indent)
+    if tail is None:
+        return rows
+    last = rows[-1]
+    if sum(cell_len(text) for text, _ in last) + cell_len(tail[0]) <= max(width, indent + 8):
+        return (*rows[:-1], _merge([*last, tail]))
+    return (*rows, _merge([(" " * indent, ""), (tail[0].lstrip(), tail[1])]))
+
+
+def _wrap(line: Line, width: int, indent: int) -> tuple[Line, ...]:
     width = max(width, indent + 8)
     rows: list[list[Span]] = [[]]
     used = 0

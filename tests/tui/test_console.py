@@ -247,3 +247,17 @@ async def test_command_palette_lists_the_actions_and_respects_read_only():
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert "palette" in type(app.screen).__name__.lower() or "Command" in type(app.screen).__name__
+
+
+async def test_help_lists_the_palette_and_keeps_each_state_beside_its_key():
+    app = handmade_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.show_snapshot(H.healthy(app.config))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "^p    command palette" in text
+        rows = [row.split("│ ", 1)[-1] for row in text.splitlines()]  # inside the box
+        assert not any(row.startswith(("[", "first]")) for row in rows)
+        assert "F     fail over" in text
+        assert "      [asks first]" in text  # wrapped under the description, never split
