@@ -17,6 +17,7 @@ from ..pair import effective_production
 from ..report import mode_text, reach_text
 from .actiontext import (
     VERB,
+    PlanContext,
     dns_switched,
     result_lines,
     step_name,
@@ -94,7 +95,8 @@ class ActionDesk:
                 self.app.push_screen(ChooseApplianceScreen(VERB[kind].lower(), choices),
                                      lambda chosen: chosen and self.open(name, chosen))
                 return
-        self.app.push_screen(ActionDialog(plan_action(kind, pair, snap, target)))
+        context = PlanContext(snap, pair.zone, self.app.clock())
+        self.app.push_screen(ActionDialog(plan_action(kind, pair, snap, target), context))
 
     def _about(self, pair: PairConfig, name: str) -> str:
         snap = self.app.snapshots[pair.name]

@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Static
 from ...actions import Plan, picture_changes, picture_of
 from ...pair import PairSnapshot
 from ..actiontext import (
+    PlanContext,
     confirm_text,
     force_text,
     name_prompt,
@@ -34,6 +35,7 @@ from ..pairview import PairView
 from ..timeline_events import TimelineEvent
 from ..widgets._tones import lines_content
 from ..widgets.name_field import NameField
+from ..wrap import wrap_line
 
 Phase = str  # "confirm" -> "running" -> "result"
 
@@ -109,9 +111,10 @@ class ActionDialog(ModalScreen[None], PairView):
             self.outcome = outcome
             self.detail = detail
 
-    def __init__(self, plan: Plan | None) -> None:
+    def __init__(self, plan: Plan | None, context: PlanContext | None = None) -> None:
         super().__init__()
         self.plan = plan
+        self.context = context  # the snapshot the plan was made from, to word its data age
         self.phase: Phase = "confirm"
         self._progress: list[str] = []
         self._wrong = False  # Enter was pressed on a name that does not match
@@ -161,6 +164,18 @@ class ActionDialog(ModalScreen[None], PairView):
     def first_plan(self) -> None:
         self.show_plan(self.plan)
 
+    def _wrapped(self, lines: tuple[Line, ...]) -> tuple[Line, ...]:
+        """Each line wrapped under its own text (a step's rest under the step, not at the
+        left edge); the box is 78 wide at most, its border and padding take 4."""
+        width = min(78, self.app.size.width) - 4
+        out: list[Line] = []
+        for line in lines:
+            text = "".join(t for t, _ in line)
+            lead = len(text) - len(text.lstrip())
+            indent = lead + (3 if text.lstrip()[:1].isdigit() else 2)
+            out += wrap_line(line, width, indent)
+        return tuple(out)
+
     def _static(self, name: str) -> Static:
         return self.query_one(f"#{name}", Static)
 
@@ -173,7 +188,8 @@ class ActionDialog(ModalScreen[None], PairView):
         if plan is None:
             self._static("plan").update(lines_content((((problem or "no plan", "critical"),),)))
         else:
-            self._static("plan").update(lines_content(plan_lines(plan)))
+            self._static("plan").update(lines_content(self._wrapped(plan_lines(plan,
+                                                                            self.context))))
         ask_name = plan is not None and needs_name(plan) and not (plan.refused and
                                                                   not plan.forceable)
         self._show("#name-row", ask_name)
