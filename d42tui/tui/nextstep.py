@@ -61,11 +61,18 @@ def _no_production(pair: PairConfig, snap: PairSnapshot) -> Step | None:
     return (f"{desired}, the desired production, does not answer: F fails over to {other}")
 
 
+def _both_down(pair: PairConfig, snap: PairSnapshot) -> Step | None:
+    desired = snap.desired_production
+    return (f"nothing to fail over to: bring {desired} (the desired production) back on the "
+            "appliance itself; R re-asserts its role once it answers")
+
+
 # Verdicts with a next step of their own. Rows return None when they have nothing to say.
 BY_VERDICT: dict[Verdict, Callable[[PairConfig, PairSnapshot], Step | None]] = {
     Verdict.PRIMARY_DOWN: _primary_down,
     Verdict.SPLIT_BRAIN: _split_brain,
     Verdict.NO_PRODUCTION: _no_production,
+    Verdict.BOTH_DOWN: _both_down,
 }
 
 

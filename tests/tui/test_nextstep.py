@@ -136,3 +136,11 @@ def test_a_failing_backup_says_its_state_before_the_vendor_text():
     snap = H.snapshot(config, {"d42-a": view, "d42-b": H.up("d42-b")})
     text = card_model(pair, pair.appliances[0], view, snap.modes["d42-a"], H.NOW).plain()
     assert "backup ✖ FAILING Backup not run" in text
+
+
+def test_both_down_says_there_is_nothing_to_fail_over_to():
+    config, pair = _pair()
+    snap = H.snapshot(config, {"d42-a": H.failing("d42-a", 5), "d42-b": H.failing("d42-b", 5)})
+    if snap.verdict.verdict is not Verdict.BOTH_DOWN:  # the engine's rule for it
+        snap = replace(snap, verdict=replace(snap.verdict, verdict=Verdict.BOTH_DOWN))
+    assert next_step(pair, snap).startswith("nothing to fail over to: bring d42-a")
