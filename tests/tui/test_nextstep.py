@@ -144,3 +144,16 @@ def test_both_down_says_there_is_nothing_to_fail_over_to():
     if snap.verdict.verdict is not Verdict.BOTH_DOWN:  # the engine's rule for it
         snap = replace(snap, verdict=replace(snap.verdict, verdict=Verdict.BOTH_DOWN))
     assert next_step(pair, snap).startswith("nothing to fail over to: bring d42-a")
+
+
+def test_a_vendor_message_s_full_stop_is_not_doubled_in_the_banner():
+    from d42tui.appliance import Failure
+
+    config, pair = _pair()
+    view = H.failing("d42-a", 5, FailureKind.UNAUTHORIZED)
+    failure = Failure(FailureKind.UNAUTHORIZED, "credentials were not provided or are invalid.",
+                      401)
+    view = replace(view, last=replace(view.last, failure=failure), last_failure=failure)
+    snap = H.snapshot(config, {"d42-a": view, "d42-b": H.up("d42-b")})
+    text = banner_model(pair, snap).plain()
+    assert "invalid: it answers" in text and ".:" not in text
