@@ -195,3 +195,16 @@ def test_read_only_is_one_policy_for_every_mutating_action():
         assert rw.state(action) is True and rw.refusal(action) is None
         assert ro.state(action) is None and "read-only" in ro.refusal(action)
     assert ro.state("poll_now") is True and ro.refusal("toggle_pause") is None
+
+
+def test_status_output_never_cuts_the_backup_text_the_card_marks_its_cut():
+    from d42tui.report import status_table
+
+    config = H.make_config()
+    pair = config.pairs[0]
+    text = "Backup not run since last reboot. Please check."
+    view = H.up("d42-a", backup=text, level="warning")
+    snap = H.snapshot(config, {"d42-a": view, "d42-b": H.up("d42-b")})
+    assert text in status_table(config, {"main": snap})  # what `status | grep` sees
+    card = card_model(pair, pair.appliances[0], view, snap.modes["d42-a"], H.NOW).plain()
+    assert "backup ▲ CHECK Backup not run since la… @" in card
