@@ -261,3 +261,15 @@ async def test_help_lists_the_palette_and_keeps_each_state_beside_its_key():
         assert not any(row.startswith(("[", "first]")) for row in rows)
         assert "F     fail over" in text
         assert "      [asks first]" in text  # wrapped under the description, never split
+
+
+async def test_the_pair_list_marks_a_summary_it_has_to_cut():
+    app = handmade_app(pairs=3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for index in range(3):
+            app.show_snapshot(H.primary_down(app.config, 0) if index == 0 else
+                              H.healthy(app.config, index))
+        await pilot.pause()
+        await pilot.pause()
+        row = next(line for line in screen_text(app).splitlines() if "PRIMARY DOWN" in line)
+        assert row.rstrip().endswith("…") and "d42-a (production) is" in row
