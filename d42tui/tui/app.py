@@ -104,6 +104,10 @@ class ConsoleApp(ActionKeys, App[int]):
     CSS = """
     Screen { background: $background; }
     Footer { background: $panel; }
+    /* With no colours (NO_COLOR) Textual draws buttons with a tall border that fills a
+       one-row button and hides its label; the focused one is reversed instead. */
+    Button.-textual-compact:ansi { border: none !important; height: 1; }
+    Button.-textual-compact:ansi:focus { text-style: bold reverse; }
     """
 
     status_line: reactive[Line] = reactive(())
