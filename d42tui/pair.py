@@ -383,8 +383,9 @@ def _network_works(view: ApplianceView) -> bool:
 
 def _down_words(view: ApplianceView) -> str:
     if view.answers_unreadably:
-        return (f"cannot be read: {view.last_failure}: it answers, so it may still be "
-                "running")
+        # a vendor message ends its sentence ("… are invalid."): ours goes on after it
+        failure = str(view.last_failure).rstrip(".")
+        return f"cannot be read: {failure}: it answers, so it may still be running"
     return f"is down: {view.last_failure}"
 
 

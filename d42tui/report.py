@@ -243,14 +243,16 @@ def latency_text(view: ApplianceView) -> str:
     return "-" if last is None or last.latency is None else f"{last.latency * 1000:.0f} ms"
 
 
-def backup_text(view: ApplianceView) -> str:
+def backup_text(view: ApplianceView, limit: int | None = 24) -> str:
+    """The first backup job's status; cut at `limit` (marked) for the console's card, whose
+    banner has it whole — never for output that may be piped (`limit=None`)."""
     health = view.health
     if health is None:
         return "-"
     if not health.backups:
         return "no backup jobs"
     job = health.backups[0]
-    text = job.text if len(job.text) <= 24 else job.text[:23] + "…"  # the banner has it whole
+    text = job.text if limit is None or len(job.text) <= limit else job.text[:limit - 1] + "…"
     return f"{text} @ {job.at:%m-%d %H:%M}" if job.at else text
 
 
@@ -275,7 +277,7 @@ def status_table(config: Config, snaps: dict[str, PairSnapshot]) -> str:
                          _pct(h.mem_free_percent if h else None),
                          _pct(h.disk_percent if h else None),
                          "-" if not h or h.dbsize_mb is None else f"{h.dbsize_mb:.0f} MB",
-                         backup_text(view)))
+                         backup_text(view, limit=None)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         for row in rows:
             lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -6,13 +6,26 @@ without a terminal, and the dialog only lays the lines out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from ..actions import ActionKind, Plan, Step
+from ..pair import PairSnapshot
 from .boardtext import Line, Tone
 
 if TYPE_CHECKING:
     from ..runner import ActionResult
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What the dialog knows beside the plan: the snapshot it was made from, the pair's
+    time zone and the time, to word the data age for this action."""
+
+    snap: PairSnapshot
+    zone: tzinfo
+    now: float
 
 VERB = {ActionKind.PROMOTE: "Promote", ActionKind.DEMOTE: "Demote",
         ActionKind.FAILOVER: "Fail over", ActionKind.FAILBACK: "Fail back",
@@ -41,15 +54,87 @@ def confirm_label(plan: Plan) -> str:
     return f"{VERB[plan.action]} {plan.target}"
 
 
-def plan_lines(plan: Plan) -> tuple[Line, ...]:
+def confirm_text(plan: Plan, ready: bool) -> str:
+    """The confirm button in words: what it does, or what it still needs."""
+    return confirm_label(plan) if ready else f"{confirm_label(plan)} (type {plan.target} first)"
+
+
+def force_text(plan: Plan, ready: bool) -> str:
+    return "Force…" if ready else f"Force… (type {plan.target} first)"
+
+
+def name_prompt(plan: Plan) -> str:
+    return f"Type {plan.target} to confirm:"
+
+
+def wrong_name_prompt(plan: Plan) -> str:
+    return f"✖ type {plan.target} exactly to confirm:"
+
+
+def about(seconds: float) -> str:
+    """`under a minute`, `12 min`, `3 h 12 min`: a minute is never rounded to 0."""
+    if seconds < 60:
+        return "under a minute"
+    minutes = int(seconds // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{minutes} min" if not hours else f"{hours} h {minutes:02d} min"
+
+
+def loss_line(plan: Plan, context: PlanContext) -> str | None:
+    """What the appliance made production lacks, said for this action; None when it means
+    nothing (promoting an appliance that is production already, or the desired production
+    while none is: its data is its own)."""
+    snap, pipeline = context.snap, context.snap.pipeline
+    estimate = pipeline.estimate if pipeline is not None else None
+    if estimate is None or estimate.restored_backup_time is None:
+        return pipeline.loss_text if pipeline is not None else None
+    target = plan.target
+    peer = next((n for n in snap.modes if n != target), None)
+    mode = snap.modes[target].mode if target in snap.modes else None
+    peer_mode = snap.modes[peer].mode if peer in snap.modes else None
+    if plan.action is ActionKind.PROMOTE and (
+            mode == "production" or (peer_mode != "production"
+                                     and target == snap.desired_production)):
+        return None
+    taken = estimate.restored_backup_time
+    since = datetime.fromtimestamp(taken.timestamp(), context.zone).strftime("%H:%M")
+    ago = about(context.now - taken.timestamp())
+    where = f" on {peer}" if peer is not None and peer_mode == "production" else ""
+    verb = {ActionKind.FAILOVER: "failing over", ActionKind.FAILBACK: "failing back"}.get(
+        plan.action, f"promoting {target}")
+    held = (f"{target} has its own data up to then" if estimate.left_production_at
+            else f"{target} restored the backup taken then (estimate)")
+    return f"{verb} now loses changes made{where} after ~{since} ({ago} ago): {held}"
+
+
+def probe_lines(context: PlanContext) -> tuple[str, ...]:
+    """A mode probe that contradicts the asserted mode: the reason to act, said in full."""
+    out = []
+    for name, view in context.snap.views.items():
+        probed = view.last.probed_mode if view.last is not None else None
+        asserted = context.snap.modes[name].mode
+        if probed is not None and probed != asserted:
+            out.append(f"{name}'s mode probe says {probed} (the console asserts {asserted})")
+    return tuple(out)
+
+
+def plan_lines(plan: Plan, context: PlanContext | None = None) -> tuple[Line, ...]:
     """The pair as it is now, exactly what is sent to whom in order, warnings, refusal."""
     out: list[Line] = [((plan.summary, "strong"),)]
     if plan.refusal:  # first: at 80x24 the end of a long plan may be below the fold
         out.append(((f"✖ REFUSED: {plan.refusal}", "critical"),))
     out.append((("Now:", "dim"),))
+    pipeline = context.snap.pipeline if context is not None else None
     for line in plan.situation:
-        tone: Tone = "warning" if line.startswith("failing over now") else ""
-        out.append(((f"  {line}", tone),))
+        if pipeline is not None and line == pipeline.loss_text:
+            # the engine's sentence is a failover's; say it for this action
+            worded = loss_line(plan, context)
+            if worded is not None:
+                out.append(((f"  {worded}", "warning"),))
+            continue
+        out.append(((f"  {line}", ""),))
+    if context is not None:
+        out += [((f"  {line}", "critical"),) for line in probe_lines(context)]
     if plan.steps:
         out.append((("Will send, in order:", "dim"),))
         out += [((f"  {i}. {step.text}", ""),) for i, step in enumerate(plan.steps, 1)]
@@ -74,7 +159,7 @@ def progress_line(text: str, done: bool = False) -> Line:
 def result_lines(result: ActionResult, ttl: int | None = None) -> tuple[Line, ...]:
     """The outcome word, what happened step by step, and what to do about an unknown."""
     word, tone = OUTCOME.get(result.outcome, ("? " + result.outcome.upper(), "warning"))
-    out: list[Line] = [((word, tone), (f"  {result.detail}", ""))]
+    out: list[Line] = [((word, tone), (f"  {result_detail(result)}", ""))]
     for step in result.steps:
         step_tone: Tone = {"done": "ok", "failed": "critical", "unknown": "warning"}.get(
             step.outcome, "dim")
@@ -100,9 +185,19 @@ def dns_switched(result: ActionResult) -> bool:
     return any(s.step.kind == "dns" and s.outcome == "done" for s in result.steps)
 
 
+def result_detail(result: ActionResult) -> str:
+    """The engine's detail, but a re-assert that was done re-asserted a role: it may have
+    changed nothing ("changed: d42-b → standby" read as if d42-b had been production)."""
+    if result.outcome != "done" or result.plan.action is not ActionKind.REASSERT:
+        return result.detail
+    sent = ", ".join(f"{s.step.appliance} {s.step.mode}" for s in result.steps
+                     if s.outcome == "done")
+    return f"re-asserted: {sent} (its desired role, sent again; the appliance accepted it)"
+
+
 def timeline_text(result: ActionResult) -> str:
     word = OUTCOME.get(result.outcome, (result.outcome.upper(), ""))[0]
-    return f"{result.plan.action.value} {result.plan.target}: {word} — {result.detail}"
+    return f"{result.plan.action.value} {result.plan.target}: {word} — {result_detail(result)}"
 
 
 def timeline_tone(result: ActionResult) -> Tone:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.segment import Segments
+from textual import events
 from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
@@ -38,7 +39,9 @@ from .boardtext import Line
 from .demo import DemoControl, FaultChoice
 from .desk import ActionDesk
 from .dnswatch import DnsWatch
+from .eventfold import EventFold
 from .eventlog import EventRecorder
+from .keyqueue import KeyHandled, KeyQueue
 from .pairview import PairView
 from .policy import ActionPolicy
 from .screens.board import BoardScreen
@@ -47,7 +50,7 @@ from .screens.help import HelpScreen
 from .screens.too_small import TooSmallScreen
 from .signals import SignalExits
 from .themes import DEFAULT_THEME, load_themes
-from .timeline_events import TimelineEvent, console_event, snapshot_events
+from .timeline_events import TimelineEvent, console_event
 
 if TYPE_CHECKING:
     from ..dns import DnsAnswer
@@ -101,6 +104,10 @@ class ConsoleApp(ActionKeys, App[int]):
     CSS = """
     Screen { background: $background; }
     Footer { background: $panel; }
+    /* With no colours (NO_COLOR) Textual draws buttons with a tall border that fills a
+       one-row button and hides its label; the focused one is reversed instead. */
+    Button.-textual-compact:ansi { border: none !important; height: 1; }
+    Button.-textual-compact:ansi:focus { text-style: bold reverse; }
     """
 
     status_line: reactive[Line] = reactive(())
@@ -135,6 +142,7 @@ class ConsoleApp(ActionKeys, App[int]):
         self.min_size = min_size
         self.snapshots: dict[str, PairSnapshot] = {}
         self.events: list[TimelineEvent] = []  # oldest first
+        self.fold = EventFold(local_tz)  # flapping and the console's own actions, folded
         self.in_flight: list[str] = []  # actions running now (the desk fills it)
         audit, events = self._log_paths()
         self.audit_log = JsonlLog(audit)
@@ -149,6 +157,7 @@ class ConsoleApp(ActionKeys, App[int]):
                                   clock=clock)
         self.desk = ActionDesk(self, runner)
         self.signal_exits = SignalExits(self)
+        self.keys = KeyQueue(self, super().on_event)
         # Only a live console asks DNS servers (a console fed by hand, as in tests, does not).
         self.dns_watch = DnsWatch(self, config.pairs if poller is not None else [],
                                   self.show_dns)
@@ -240,12 +249,10 @@ class ConsoleApp(ActionKeys, App[int]):
             # a screen still being composed takes the app's snapshots when it mounts
             if isinstance(screen, PairView) and screen.is_mounted:
                 screen.show_snapshot(snap)
-        events = snapshot_events(prev, snap)
+        events, records = self.fold.take(prev, snap, acting=self.desk.running.get(snap.pair))
         self.add_events(events + dns_events)
-        for event in events:
-            if event.kind == "verdict":  # for `d42tui audit export --markdown`
-                self.recorder.record({"pair": snap.pair, "verdict": snap.verdict.verdict.value,
-                                      "text": event.text})
+        for record in records:  # for `d42tui audit export --markdown`
+            self.recorder.record(record)
         self.dns_watch.tick(snap.pair)
         self.refresh_automation(snap.pair)
 
@@ -323,16 +330,40 @@ class ConsoleApp(ActionKeys, App[int]):
     def add_events(self, events: list[TimelineEvent]) -> None:
         if not events:
             return
-        self.events.extend(events)
+        for event in events:
+            # a keyed event (a flapping line) replaces its earlier self where it stands
+            index = next((i for i in range(len(self.events) - 1, -1, -1)
+                          if self.events[i].key == event.key), None) if event.key else None
+            if index is None:
+                self.events.append(event)
+            else:
+                self.events[index] = event
         del self.events[:-MAX_EVENTS]
         for screen in self.screen_stack:
             if isinstance(screen, PairView):
                 screen.add_events(events)
 
+    def show_acting(self) -> None:
+        """An action started or ended: the boards' next step says so."""
+        for screen in self.screen_stack:
+            if isinstance(screen, BoardScreen) and screen.is_mounted:
+                screen.refresh_banner()
+
     def declared_mode(self, pair: PairConfig, name: str) -> AssertedMode:
         if self.store is not None:
             return self.store.roles(pair)[1][name]
         return AssertedMode("production" if name == pair.production else "standby")
+
+    # --- the keyboard ------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            await self.keys.arrive(event)  # in order, each to the focus once the last is handled
+            return
+        await super().on_event(event)
+
+    async def on_key_handled(self, marker: KeyHandled) -> None:
+        await self.keys.came_back(marker)
 
     # --- terminal size ----------------------------------------------------------------
 

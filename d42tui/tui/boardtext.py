@@ -172,7 +172,7 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
     tone = REACH_TONE[view.reachability]
     latency = latency_bucket(view.last.latency if view.last and view.last.ok else None,
                              previous.latency if previous else None)
-    reach: Line = ((reach_text(view), tone),)
+    reach: Line = ((_reach_words(view, pair.poll.recovery_threshold), tone),)
     if latency != "-":
         reach += ((f" · {latency}", ""),)
     if cfg.mode_probe is not None and view.last is not None:
@@ -211,7 +211,10 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
 
     if mode.mode == "production":
         level = health.backup_level if health is not None else "dim"
-        role_line: Line = (("backup ", ""), (backup_text(view), "" if level == "ok" else level))
+        # The state first: the vendor's text may not fit the card (the banner has it whole).
+        role_line: Line = (("backup ", ""), *(((_BACKUP_WORD[level], level),)
+                                              if level in _BACKUP_WORD else ()),
+                           (backup_text(view), "" if level == "ok" else level))
     else:
         role_line = _restore_line(pair, now)
     if stale:
@@ -240,6 +243,18 @@ def card_model(pair: PairConfig, cfg: ApplianceConfig, view: ApplianceView, mode
     return CardModel(cfg.name, mode.mode.upper(), tone, lines, latency, figures_at)
 
 
+_BACKUP_WORD = {"warning": "▲ CHECK ", "critical": "✖ FAILING "}
+
+
+def _reach_words(view: ApplianceView, recovery_threshold: int) -> str:
+    """`✖ DOWN (connection refused)`; an appliance answering again after an outage says
+    so, not the reason it no longer has."""
+    if view.recovering:
+        return (f"{view.reachability.glyph} {view.reachability.value} · answering again "
+                f"{view.consecutive_successes}/{recovery_threshold}")
+    return reach_text(view)
+
+
 def _restore_line(pair: PairConfig, now: float) -> Line:
     if pair.restore_cron is None:
         return (("no restore schedule configured", "dim"),)
@@ -257,12 +272,12 @@ class BannerModel:
     headline: str
     detail: str
     reasons: tuple[Span, ...] = ()
+    next_step: str | None = None  # nextstep.next_step: what the operator can do, with its key
 
     def plain(self) -> str:
-        return "\n".join([f"{self.headline}  {self.detail}"] + [t for t, _ in self.reasons])
-
-
-MAX_REASONS = 3
+        step = [f"▶ next: {self.next_step}"] if self.next_step else []
+        return "\n".join([f"{self.headline}  {self.detail}", *step]
+                         + [t for t, _ in self.reasons])
 
 
 def verdict_tone(verdict: PairVerdict) -> Tone:
@@ -285,7 +300,7 @@ def headline(verdict: PairVerdict, dns_problem: str | None = None) -> tuple[Tone
 
 
 def banner_model(pair: PairConfig, snap: PairSnapshot | None,
-                 dns_problem: str | None = None) -> BannerModel:
+                 dns_problem: str | None = None, next_step: str | None = None) -> BannerModel:
     if snap is None:
         return BannerModel("unknown", "? UNKNOWN", f"pair {pair.name}",
                            (("waiting for the first poll", "dim"),))
@@ -298,10 +313,9 @@ def banner_model(pair: PairConfig, snap: PairSnapshot | None,
     if len(prods) == 1:
         roles.append(f"production {prods[0]}")
         roles += [f"standby {n}" for n in snap.modes if n != prods[0]]
-    reasons = tuple((f"· {r.text}", r.level) for r in verdict.reasons[:MAX_REASONS])
-    if len(verdict.reasons) > MAX_REASONS:
-        reasons += ((f"· and {len(verdict.reasons) - MAX_REASONS} more (see the timeline)", "dim"),)
-    return BannerModel(tone, head, " · ".join(roles), reasons)
+    # all of them: the banner shows what fits at its width and counts the rest
+    reasons = tuple((f"· {r.text}", r.level) for r in verdict.reasons)
+    return BannerModel(tone, head, " · ".join(roles), reasons, next_step)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ..pair import effective_production
 from ..report import mode_text, reach_text
 from .actiontext import (
     VERB,
+    PlanContext,
     dns_switched,
     result_lines,
     step_name,
@@ -94,7 +95,8 @@ class ActionDesk:
                 self.app.push_screen(ChooseApplianceScreen(VERB[kind].lower(), choices),
                                      lambda chosen: chosen and self.open(name, chosen))
                 return
-        self.app.push_screen(ActionDialog(plan_action(kind, pair, snap, target)))
+        context = PlanContext(snap, pair.zone, self.app.clock())
+        self.app.push_screen(ActionDialog(plan_action(kind, pair, snap, target), context))
 
     def _about(self, pair: PairConfig, name: str) -> str:
         snap = self.app.snapshots[pair.name]
@@ -196,6 +198,9 @@ class ActionDesk:
             return
         self.running[plan.pair] = label
         self.app.in_flight.append(label)
+        snap = self.app.snapshots.get(plan.pair)
+        self.app.fold.begin(plan.pair, label, snap.verdict if snap else None)
+        self.app.show_acting()
         self.app.add_events([TimelineEvent(
             self.app.clock(), plan.pair, "action",
             f"{label}: confirmed in the console" + (" — FORCED" if force else ""), "strong")])
@@ -221,6 +226,7 @@ class ActionDesk:
             self.running.pop(plan.pair, None)
             if label in app.in_flight:
                 app.in_flight.remove(label)
+            app.show_acting()
         self._finished(dialog, result, label)
 
     def _ttl(self, plan: Plan) -> int | None:

@@ -15,7 +15,7 @@ from textual.screen import Screen
 
 from .boardtext import fencing_due
 from .demo import FAULTS, FaultChoice
-from .policy import MUTATING
+from .policy import MUTATING, TITLES
 from .screens.board import BoardScreen
 
 if TYPE_CHECKING:
@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 
 def system_commands(app: ConsoleApp, screen: Screen) -> Iterator[SystemCommand]:
-    def run(action: str) -> Callable[[], None]:
-        return partial(app.call_later, app.run_action, action)
+    def run(action: str) -> Callable[[], object]:
+        # The palette already calls it later, once it has closed; a second deferral would
+        # let keys typed right after Enter reach the board before the dialog opens.
+        return partial(app.run_action, action)
 
     yield SystemCommand("Poll now", "poll every appliance now (r)", run("poll_now"))
     yield SystemCommand("Pause / resume polling", "p", run("toggle_pause"))
@@ -38,8 +40,8 @@ def system_commands(app: ConsoleApp, screen: Screen) -> Iterator[SystemCommand]:
                             partial(app.call_later, screen.run_action, "toggle_timeline"))
     for action, what in MUTATING.items():
         refused = app.policy.refusal(action)
-        yield SystemCommand(f"{action.capitalize()}" + (" (refused: read-only)" if refused
-                                                         else ""), what, run(action))
+        yield SystemCommand(TITLES[action] + (" (refused: read-only)" if refused else ""),
+                            what, run(action))
     if isinstance(screen, BoardScreen) and (snap := app.snapshots.get(screen.pair.name)):
         for name in snap.order:
             if fencing_due(snap, name):

@@ -21,6 +21,14 @@ MUTATING: dict[str, str] = {
 }
 
 
+# How the palette names each of them (a key name capitalised reads "Dns", "Failover").
+TITLES: dict[str, str] = {
+    "promote": "Promote", "demote": "Demote", "failover": "Fail over",
+    "failback": "Fail back", "reassert": "Re-assert", "dns": "DNS target",
+    "automation": "Automation: pause / resume",
+}
+
+
 @dataclass(frozen=True)
 class ActionPolicy:
     read_only: bool = False

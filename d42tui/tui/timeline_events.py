@@ -18,9 +18,12 @@ from .boardtext import REACH_TONE, Tone, verdict_tone
 class TimelineEvent:
     at: float
     pair: str | None  # None: about the console itself
-    kind: str  # "verdict", "appliance", "mode", "console", "action"
+    kind: str  # "verdict", "appliance", "mode", "console", "action", "flapping"
     text: str
     tone: Tone = ""
+    # Events with the same key are one line, updated in place (a flapping appliance).
+    key: str | None = None
+    appliance: str | None = None  # the appliance an "appliance" or "mode" event is about
 
     def stamp(self, tz: tzinfo | None = None) -> str:
         return datetime.fromtimestamp(self.at, tz).strftime("%H:%M:%S")
@@ -41,12 +44,13 @@ def snapshot_events(prev: PairSnapshot | None, snap: PairSnapshot) -> list[Timel
                 why = f": {view.last_failure}"
             out.append(TimelineEvent(snap.at, snap.pair, "appliance",
                                      f"{name} {before.value} → {view.reachability.value}{why}",
-                                     REACH_TONE[view.reachability]))
+                                     REACH_TONE[view.reachability], appliance=name))
         if prev is not None and prev.modes[name] != snap.modes[name]:
             mode = snap.modes[name]
             how = "by the console" if mode.source == "console" else "declared"
             out.append(TimelineEvent(snap.at, snap.pair, "mode",
-                                     f"{name} asserted {mode.mode} ({how})", "strong"))
+                                     f"{name} asserted {mode.mode} ({how})", "strong",
+                                     appliance=name))
     verdict = snap.verdict
     if prev is None or prev.verdict.verdict is not verdict.verdict:
         was = prev.verdict.verdict.value if prev else "start"

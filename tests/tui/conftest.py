@@ -80,3 +80,36 @@ async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 10.0,
 def screen_text(app) -> str:
     """What the terminal shows, as text (the compositor's current frame)."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def type_at_once(app, *keys: str) -> None:
+    """Keys as a fast typist or a paste without bracketed paste sends them: all handed to
+    the app's driver at once, with no pause for the app to handle one before the next
+    (Pilot's `press` waits for the app after each key)."""
+    import unicodedata
+
+    from textual import events
+    from textual.app import _character_to_key, _get_unicode_name_from_key
+    from textual.keys import REPLACED_KEYS
+
+    for typed in keys:
+        key = _character_to_key(typed) if len(typed) == 1 and not typed.isalnum() else typed
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
+@pytest.fixture
+def busy_core():
+    """One of the machine's cores spinning, as another engineer's test run does."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    yield proc
+    proc.kill()
+    proc.wait()

@@ -97,3 +97,74 @@ def test_re_assert_is_offered_to_a_returning_appliance_until_it_is_done():
                                       "d42-a": AssertedMode("standby", "console", H.NOW)})
     assert not fencing_due(fenced, "d42-a")
     assert not fencing_due(snap, "d42-a")  # never went away
+
+
+def _context(snap, now=H.NOW):
+    from zoneinfo import ZoneInfo
+
+    from d42tui.tui.actiontext import PlanContext
+
+    return PlanContext(snap, ZoneInfo("UTC"), now)
+
+
+def test_the_data_age_is_worded_for_the_action_and_a_minute_is_not_0():
+    from datetime import UTC, datetime
+
+    from d42tui import schedule
+
+    config = H.make_config()
+    pair = config.pairs[0]
+    snap = H.with_pipeline(H.primary_down(config))
+    plan = plan_action(ActionKind.FAILOVER, pair, snap)
+    lines = text(plan_lines(plan, _context(snap)))
+    assert ("  failing over now loses changes made on d42-a after ~00:00 (2 h 17 min ago): "
+            "d42-b restored the backup taken then (estimate)") in lines
+    # after a failover at 02:17:00, failing back 30 s later: d42-a holds its own data
+    switched = datetime.fromtimestamp(H.NOW - 30, UTC)
+    pipeline = snap.pipeline
+    own = schedule.since_role_switch(pipeline.estimate, switched,
+                                     datetime.fromtimestamp(H.NOW, UTC), "UTC")
+    after = H.snapshot(config, {"d42-a": H.up("d42-a"), "d42-b": H.up("d42-b")},
+                       production=("d42-b",))
+    after = replace(after, desired_production="d42-b", pipeline=replace(
+        pipeline, estimate=own, loss_text=schedule.loss_text(
+            own, datetime.fromtimestamp(H.NOW, UTC), "UTC")))
+    back = plan_action(ActionKind.FAILBACK, pair, after)
+    lines = text(plan_lines(back, _context(after)))
+    assert ("  failing back now loses changes made on d42-b after ~02:17 (under a minute "
+            "ago): d42-a has its own data up to then") in lines
+    assert not any("about 0 min" in line for line in lines)
+
+
+def test_promoting_an_appliance_that_is_production_already_says_no_data_age():
+    config = H.make_config()
+    snap = H.with_pipeline(H.healthy(config))
+    plan = plan_action(ActionKind.PROMOTE, config.pairs[0], snap, "d42-a")
+    assert not any("loses changes" in line for line in text(plan_lines(plan, _context(snap))))
+    none = H.with_pipeline(H.no_production(config))
+    plan = plan_action(ActionKind.PROMOTE, config.pairs[0], none, "d42-a")
+    assert not any("loses changes" in line for line in text(plan_lines(plan, _context(none))))
+
+
+def test_the_reassert_dialog_shows_the_probe_that_is_the_reason_to_act():
+    config = H.make_config()
+    b = H.up("d42-b")
+    b = replace(b, last=replace(b.last, probed_mode="production"))
+    a = H.up("d42-a")
+    a = replace(a, last=replace(a.last, probed_mode="production"))
+    snap = H.snapshot(config, {"d42-a": a, "d42-b": b})
+    plan = plan_action(ActionKind.REASSERT, config.pairs[0], snap, "d42-b")
+    lines = text(plan_lines(plan, _context(snap)))
+    assert "  d42-b's mode probe says production (the console asserts standby)" in lines
+
+
+def test_a_done_reassert_says_re_asserted_not_changed():
+    from d42tui.tui.actiontext import timeline_text
+
+    config = H.make_config()
+    plan = plan_action(ActionKind.REASSERT, config.pairs[0], H.healthy(config), "d42-b")
+    result = ActionResult("x", plan, "done", "changed: d42-b → standby",
+                          (StepResult(plan.steps[0], "done", "200 OK", 200),))
+    first = text(result_lines(result))[0]
+    assert first.startswith("✔ DONE  re-asserted: d42-b standby") and "changed" not in first
+    assert "re-asserted: d42-b standby" in timeline_text(result)

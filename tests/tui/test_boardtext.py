@@ -13,7 +13,7 @@ from d42tui.tui.boardtext import (
     pair_row,
     restore_window,
 )
-from d42tui.tui.policy import MUTATING, ActionPolicy
+from d42tui.tui.policy import MUTATING, TITLES, ActionPolicy
 from d42tui.tui.timeline_events import snapshot_events
 
 from . import handmade as H
@@ -189,8 +189,22 @@ def test_schedule_adapters_speak_epoch_seconds():
 def test_read_only_is_one_policy_for_every_mutating_action():
     assert set(MUTATING) == {"promote", "demote", "failover", "failback", "reassert", "dns",
                             "automation"}
+    assert set(TITLES) == set(MUTATING)  # every action has its palette title
     rw, ro = ActionPolicy(False), ActionPolicy(True)
     for action in MUTATING:
         assert rw.state(action) is True and rw.refusal(action) is None
         assert ro.state(action) is None and "read-only" in ro.refusal(action)
     assert ro.state("poll_now") is True and ro.refusal("toggle_pause") is None
+
+
+def test_status_output_never_cuts_the_backup_text_the_card_marks_its_cut():
+    from d42tui.report import status_table
+
+    config = H.make_config()
+    pair = config.pairs[0]
+    text = "Backup not run since last reboot. Please check."
+    view = H.up("d42-a", backup=text, level="warning")
+    snap = H.snapshot(config, {"d42-a": view, "d42-b": H.up("d42-b")})
+    assert text in status_table(config, {"main": snap})  # what `status | grep` sees
+    card = card_model(pair, pair.appliances[0], view, snap.modes["d42-a"], H.NOW).plain()
+    assert "backup ▲ CHECK Backup not run since la… @" in card

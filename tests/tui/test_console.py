@@ -240,9 +240,36 @@ async def test_command_palette_lists_the_actions_and_respects_read_only():
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for title in ("Poll now", "Pause / resume polling", "Keys", "Next theme",
                       "Theme: high-contrast", "Timeline: maximize / restore", "Quit",
-                      "Promote (refused: read-only)", "Failover (refused: read-only)"):
+                      "Promote (refused: read-only)", "Fail over (refused: read-only)",
+                      "DNS target (refused: read-only)"):
             assert title in titles, title
         assert not any(t.startswith("Demo:") for t in titles)
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert "palette" in type(app.screen).__name__.lower() or "Command" in type(app.screen).__name__
+
+
+async def test_help_lists_the_palette_and_keeps_each_state_beside_its_key():
+    app = handmade_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.show_snapshot(H.healthy(app.config))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "^p    command palette" in text
+        rows = [row.split("│ ", 1)[-1] for row in text.splitlines()]  # inside the box
+        assert not any(row.startswith(("[", "first]")) for row in rows)
+        assert "F     fail over" in text
+        assert "      [asks first]" in text  # wrapped under the description, never split
+
+
+async def test_the_pair_list_marks_a_summary_it_has_to_cut():
+    app = handmade_app(pairs=3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for index in range(3):
+            app.show_snapshot(H.primary_down(app.config, 0) if index == 0 else
+                              H.healthy(app.config, index))
+        await pilot.pause()
+        await pilot.pause()
+        row = next(line for line in screen_text(app).splitlines() if "PRIMARY DOWN" in line)
+        assert row.rstrip().endswith("…") and "d42-a (production) is" in row

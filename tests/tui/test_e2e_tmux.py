@@ -160,3 +160,47 @@ def test_a_dropped_demo_session_leaves_nothing_behind(tmp_path):
         session.hang_up()
     assert wait_gone(pid, 15), "the demo outlived its terminal"
     assert not list(temp.iterdir()), "the demo left its temporary files (and passwords)"
+
+
+def test_the_practised_drill_with_names_typed_at_once(tmux_session):
+    """Kill the primary, read the next step off the board, fail over, bring it back, fence
+    it, fail back — each name typed in the same burst as the key that opens its dialog
+    (one send-keys: no pause between the keys), as the practised incident did it."""
+    capture, keys, wait = tmux_session
+
+    def result(title: str) -> str:
+        """The dialog's own result (the timeline under it may say DONE of an earlier one)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            screen = capture()
+            if title in screen and any(mark in screen.split(title, 1)[1] for mark in (
+                    "✔ DONE", "✖ REFUSED", "■ CANCELLED", "✖ FAILED", "? UNKNOWN")):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"no result in the {title!r} dialog; the screen:\n{capture()}")
+
+    wait("✔ HEALTHY")
+    keys("x")
+    wait("black-hole it")
+    keys("1")  # kill d42-a, the production appliance
+    wait("✖ PRIMARY DOWN")
+    wait("▶ next: F fails over to d42-b")
+    keys("F", *"d42-b", "Enter")
+    screen = result("failover · pair main")
+    assert "✔ DONE" in screen, screen
+    keys("Escape")
+    wait("x faults")
+    keys("x")
+    wait("clear every fault")
+    keys("c")  # d42-a comes back, still production by its own account
+    wait("came back: R re-asserts standby", timeout=30)
+    keys("R", *"d42-a", "Enter")  # the only appliance offered: no chooser
+    screen = result("reassert · pair main")
+    assert "✔ DONE" in screen and "re-asserted: d42-a standby" in screen, screen
+    keys("Escape")
+    wait("production d42-b · standby d42-a", timeout=20)
+    keys("B", *"d42-a", "Enter")
+    screen = result("failback · pair main")
+    assert "✔ DONE" in screen, screen
+    keys("Escape")
+    wait("production d42-a · standby d42-b", timeout=20)

@@ -85,7 +85,7 @@ async def test_failover_dialog_opens_on_cancel_and_escape_records_cancelled(sim,
         assert "Will send, in order:" in text
         assert "1. POST appliance_mode=standby to d42-a" in text
         assert "2. POST appliance_mode=production to d42-b" in text
-        assert "failing over now loses changes made after ~" in text  # the standby's data age
+        assert "failing over now loses changes made on d42-a after ~" in text  # data age
         assert "Type d42-b to confirm" in text
         assert button(app, "confirm").disabled
         await pilot.press(*"d42-a")  # typing needs no Tab: it goes to the name field
@@ -347,7 +347,7 @@ async def test_the_palette_opens_the_same_guarded_dialog(sim, tmp_path):
     app = sim_app(sim, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await healthy(pilot, app)
-        await pilot.press("ctrl+p", *"Failover")
+        await pilot.press("ctrl+p", *"Fail over")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ActionDialog), what="the dialog")

@@ -96,3 +96,26 @@ def test_board_automation_paused(snap_compare, tmp_path):
                      now=H.NOW, by="alice@jump1")
     app, show = board(H.healthy, store=store)
     assert snap_compare(app, terminal_size=(80, 24), run_before=show)
+
+
+def test_failover_dialog_under_no_color(snap_compare, monkeypatch):
+    """Without colour every state reads in words and glyphs: the boxed name field, its
+    reversed cursor, the disabled confirm button saying what it needs, Cancel focused."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = handmade_app()
+
+    async def show(pilot) -> None:
+        app.show_snapshot(H.with_pipeline(H.primary_down(app.config)))
+        await pilot.pause()
+        await pilot.press("F")
+        await pilot.pause()
+        await pilot.press(*"d42")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show)
+
+
+def test_primary_down_under_no_color(snap_compare, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, show = board(H.primary_down)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show)

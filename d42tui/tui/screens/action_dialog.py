@@ -12,29 +12,53 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.events import Key
+from textual.events import Key, Paste
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Static
 
 from ...actions import Plan, picture_changes, picture_of
 from ...pair import PairSnapshot
-from ..actiontext import confirm_label, needs_name, plan_lines, progress_line, title
+from ..actiontext import (
+    PlanContext,
+    confirm_text,
+    force_text,
+    name_prompt,
+    needs_name,
+    plan_lines,
+    progress_line,
+    title,
+    wrong_name_prompt,
+)
 from ..boardtext import Line
 from ..pairview import PairView
 from ..timeline_events import TimelineEvent
 from ..widgets._tones import lines_content
+from ..widgets.name_field import NameField
+from ..wrap import wrap_line
 
 Phase = str  # "confirm" -> "running" -> "result"
 
 
 def type_into(screen: ModalScreen, event: Key, field: Input) -> None:
     """Cancel keeps the focus, yet typing a confirmation needs no Tab first: a printable key
-    pressed on a button goes to the field (space still presses the button)."""
-    if (isinstance(screen.focused, Button) and event.is_printable and event.character
-            and event.character != " "):
+    pressed on a button (or before anything has the focus) goes to the field; space still
+    presses the button."""
+    focused = screen.focused
+    if ((focused is None or isinstance(focused, Button)) and event.is_printable
+            and event.character and event.character != " "):
         field.focus()
         field.insert_text_at_cursor(event.character)
+        event.stop()
+        event.prevent_default()
+
+
+def paste_into(screen: ModalScreen, event: Paste, field: Input) -> None:
+    """A pasted name goes to the field too (its first line, as the field itself takes it)."""
+    if not isinstance(screen.focused, Input):
+        text = event.text.splitlines()[0] if event.text else ""
+        field.focus()
+        field.insert_text_at_cursor(text)
         event.stop()
         event.prevent_default()
 
@@ -58,6 +82,7 @@ class ActionDialog(ModalScreen[None], PairView):
     ActionDialog .row { height: 1; margin-top: 1; }
     ActionDialog .row Label { width: auto; margin-right: 1; }
     ActionDialog .row Input { width: 1fr; background: $panel; }
+    ActionDialog .row Input > .input--cursor { text-style: reverse; }
     ActionDialog #buttons { height: 1; margin-top: 1; align-horizontal: right; }
     ActionDialog #buttons Button { margin-left: 2; min-width: 10; }
     """
@@ -86,11 +111,13 @@ class ActionDialog(ModalScreen[None], PairView):
             self.outcome = outcome
             self.detail = detail
 
-    def __init__(self, plan: Plan | None) -> None:
+    def __init__(self, plan: Plan | None, context: PlanContext | None = None) -> None:
         super().__init__()
         self.plan = plan
+        self.context = context  # the snapshot the plan was made from, to word its data age
         self.phase: Phase = "confirm"
         self._progress: list[str] = []
+        self._wrong = False  # Enter was pressed on a name that does not match
 
     # --- layout -------------------------------------------------------------------------
 
@@ -104,9 +131,7 @@ class ActionDialog(ModalScreen[None], PairView):
                 yield Static(id="plan", markup=False)
                 yield Static(id="progress", classes="-hidden", markup=False)
                 yield Static(id="result", classes="-hidden", markup=False)
-            with Horizontal(id="name-row", classes="row"):
-                yield Label("", id="name-label")
-                yield Input(id="name", compact=True, select_on_focus=False)
+            yield NameField("", id="name-row", field_id="name", label_id="name-label")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Confirm", id="confirm", variant="error", compact=True,
@@ -139,6 +164,18 @@ class ActionDialog(ModalScreen[None], PairView):
     def first_plan(self) -> None:
         self.show_plan(self.plan)
 
+    def _wrapped(self, lines: tuple[Line, ...]) -> tuple[Line, ...]:
+        """Each line wrapped under its own text (a step's rest under the step, not at the
+        left edge); the box is 78 wide at most, its border and padding take 4."""
+        width = min(78, self.app.size.width) - 4
+        out: list[Line] = []
+        for line in lines:
+            text = "".join(t for t, _ in line)
+            lead = len(text) - len(text.lstrip())
+            indent = lead + (3 if text.lstrip()[:1].isdigit() else 2)
+            out += wrap_line(line, width, indent)
+        return tuple(out)
+
     def _static(self, name: str) -> Static:
         return self.query_one(f"#{name}", Static)
 
@@ -151,13 +188,14 @@ class ActionDialog(ModalScreen[None], PairView):
         if plan is None:
             self._static("plan").update(lines_content((((problem or "no plan", "critical"),),)))
         else:
-            self._static("plan").update(lines_content(plan_lines(plan)))
+            self._static("plan").update(lines_content(self._wrapped(plan_lines(plan,
+                                                                            self.context))))
         ask_name = plan is not None and needs_name(plan) and not (plan.refused and
                                                                   not plan.forceable)
         self._show("#name-row", ask_name)
+        self._wrong = False
         if plan is not None:
-            self.query_one("#name-label", Label).update(f"Type {plan.target} to confirm:")
-            self.query_one("#confirm", Button).label = confirm_label(plan)
+            self.query_one(NameField).prompt(name_prompt(plan))
         runnable = plan is not None and bool(plan.steps) and not plan.refused
         self._show("#confirm", runnable)
         self._show("#force", plan is not None and plan.refused and plan.forceable)
@@ -171,21 +209,43 @@ class ActionDialog(ModalScreen[None], PairView):
 
     def _match(self) -> None:
         ok = self._typed_ok() and self.phase == "confirm"
-        self.query_one("#confirm", Button).disabled = not ok
-        self.query_one("#force", Button).disabled = not ok
+        confirm, force = self.query_one("#confirm", Button), self.query_one("#force", Button)
+        confirm.disabled = force.disabled = not ok
+        if self.plan is not None:
+            # In words, not only dimmed: a disabled button has no colour under NO_COLOR.
+            confirm.label = confirm_text(self.plan, ok)
+            force.label = force_text(self.plan, ok)
 
     @on(Input.Changed, "#name")
     def _name_changed(self) -> None:
         self._match()
+        if self._wrong and self.plan is not None and self._typed_ok():
+            self._wrong = False
+            self.query_one(NameField).prompt(name_prompt(self.plan))
 
     @on(Input.Submitted, "#name")
     def _name_submitted(self) -> None:
-        if self._typed_ok() and not self.query_one("#confirm").has_class("-hidden"):
+        if self.phase != "confirm" or self.plan is None:
+            return
+        if not self._typed_ok():
+            # Enter must never do nothing silently: say what it wants.
+            self._wrong = True
+            self.query_one(NameField).prompt(wrong_name_prompt(self.plan), "critical")
+        elif not self.query_one("#confirm").has_class("-hidden"):
             self._confirm()
+        elif not self.query_one("#force").has_class("-hidden"):
+            self._force()
+
+    def _typing(self) -> bool:
+        return self.phase == "confirm" and not self.query_one("#name-row").has_class("-hidden")
 
     def on_key(self, event: Key) -> None:
-        if self.phase == "confirm" and not self.query_one("#name-row").has_class("-hidden"):
+        if self._typing():
             type_into(self, event, self.query_one("#name", Input))
+
+    def on_paste(self, event: Paste) -> None:
+        if self._typing():
+            paste_into(self, event, self.query_one("#name", Input))
 
     # --- buttons ------------------------------------------------------------------------
 

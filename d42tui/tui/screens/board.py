@@ -15,6 +15,7 @@ from ...config import PairConfig
 from ...pair import PairSnapshot, effective_production
 from ..autotext import automation_line
 from ..boardtext import banner_model, card_model, fencing_due, waiting_card
+from ..nextstep import next_step
 from ..pairview import PairView
 from ..paneltext import dns_lines, pipeline_lines
 from ..timeline_events import TimelineEvent
@@ -141,9 +142,15 @@ class BoardScreen(Screen, PairView):
             self._show_dns()
             self._show_banner()
 
+    def refresh_banner(self) -> None:
+        self._show_banner()
+
     def _show_banner(self) -> None:
+        app = self.console
+        step = next_step(self.pair, self.snapshot, read_only=app.policy.read_only,
+                         acting=app.desk.running.get(self.pair.name))
         self.banner.model = banner_model(self.pair, self.snapshot,
-                                         self.console.dns_problems.get(self.pair.name))
+                                         app.dns_problems.get(self.pair.name), step)
 
     def _show_dns(self) -> None:
         if self.dns is None or self.pair.dns is None:

@@ -11,8 +11,11 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from ..boardtext import Line
 from ..demo import fault_menu_lines
 from ..policy import MUTATING
+from ..widgets._tones import line_content
+from ..wrap import wrap_line
 
 if TYPE_CHECKING:
     from ..app import ConsoleApp
@@ -82,13 +85,17 @@ class HelpScreen(ModalScreen[None]):
 
     def text(self) -> Content:
         rows = key_rows(self.console, self.below)
-        width = max(len(k) for k, _, _ in rows)
+        if self.console.ENABLE_COMMAND_PALETTE:
+            rows.append((self.console.get_key_display(Binding("ctrl+p", "command_palette")),
+                         "command palette: every action, the themes, the demo faults", ""))
+        keys_width = max(len(k) for k, _, _ in rows) + 2
+        # The box is 78 wide at most: its border and padding take 4.
+        width = min(78, self.console.size.width) - 4
         parts: list[Content] = [Content.styled(GENERIC, "dim"), Content("")]
         for keys, what, state in rows:
-            line = Content.assemble((keys.ljust(width + 2), "bold"), what)
-            if state:
-                line = Content.assemble(line, (f"  [{state}]", "dim"))
-            parts.append(line)
+            line: Line = ((keys.ljust(keys_width), "strong"), (what, ""))
+            tag = (f"  [{state}]", "dim") if state else None  # kept whole, never split
+            parts += [line_content(row) for row in wrap_line(line, width, keys_width, tag)]
         demo = self.console.demo
         if demo is not None:
             parts.append(Content(""))

@@ -1,11 +1,13 @@
 """PairTable: one row per pair with its verdict, for configs with several pairs.
 
 Enter on a row posts `PairTable.PairChosen`; cells are rewritten only when their
-text changed.
+text changed. The summary takes the room the other columns leave and ends with "…"
+when it needs more (the pair's board has it whole): the table never cuts unmarked.
 """
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -50,8 +52,27 @@ class PairTable(DataTable):
         self._rows[row.pair] = row
         for key, _ in COLUMNS:
             value = getattr(row, key)
-            if old is None or getattr(old, key) != value:
+            if key == "summary":
+                value = self._fit(value)
+            if old is None or getattr(old, key) != getattr(row, key):
                 self.update_cell(row.pair, key, value, update_width=True)
+
+    def _fit(self, text: str) -> str:
+        width = self.size.width
+        if width <= 0:  # not laid out yet: fitted once it is
+            self.call_after_refresh(self._refit)
+            return text
+        others = sum(self.columns[key].get_render_width(self) for key, _ in COLUMNS
+                     if key != "summary")
+        room = max(8, width - others - 2 * self.cell_padding - 1)
+        return text if cell_len(text) <= room else text[:room - 1].rstrip() + "…"
+
+    def on_resize(self) -> None:
+        self._refit()
+
+    def _refit(self) -> None:
+        for name, row in self._rows.items():
+            self.update_cell(name, "summary", self._fit(row.summary), update_width=True)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

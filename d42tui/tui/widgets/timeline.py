@@ -1,5 +1,7 @@
 """Timeline: state changes and actions, newest first, in a pane that scrolls by itself.
 
+Each event is wrapped to the pane's width (its continuation indented under the text),
+never cut; an event with a key replaces the one with the same key where it stands.
 Lines are drawn on demand (line API), so a new event repaints this pane only.
 """
 
@@ -14,9 +16,12 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..boardtext import Line
 from ..timeline_events import TimelineEvent
+from ..wrap import wrap_line
 
 MAX_EVENTS = 1000
+STAMP = len("00:00:00 ")
 
 
 class Timeline(ScrollView, can_focus=True):
@@ -50,6 +55,9 @@ class Timeline(ScrollView, can_focus=True):
         self.pair = pair  # show only this pair's events (and the console's own)
         self.local_tz = local_tz
         self.events: list[TimelineEvent] = []  # newest first
+        self._wrapped: list[tuple[Line, ...]] = []  # each event's rows, as `events`
+        self._rows: list[Line] = []  # all of them, newest first
+        self._width = 0
         self.border_title = "Timeline · newest first"
 
     def wants(self, event: TimelineEvent) -> bool:
@@ -57,19 +65,61 @@ class Timeline(ScrollView, can_focus=True):
 
     def replace(self, events: Iterable[TimelineEvent]) -> None:
         """Show exactly these events (oldest first): what a screen does when it mounts."""
-        self.events = []
+        self.events, self._wrapped = [], []
         self.add(events)
-        self.refresh()
+        self._lay_out()
 
     def add(self, events: Iterable[TimelineEvent]) -> None:
-        """Add events (oldest first, as they happened)."""
-        new = [e for e in events if self.wants(e)]
-        if not new:
+        """Add events (oldest first, as they happened); one whose key is shown already
+        takes that line's place."""
+        changed = False
+        if self._width != self._content_width():
+            self._width = self._content_width()
+            self._wrapped = [self._wrap(e) for e in self.events]
+        for event in events:
+            if not self.wants(event):
+                continue
+            changed = True
+            index = self._index_of(event.key)
+            if index is None:
+                self.events.insert(0, event)
+                self._wrapped.insert(0, self._wrap(event))
+            else:
+                self.events[index] = event
+                self._wrapped[index] = self._wrap(event)
+        if not changed:
             return
-        self.events[:0] = reversed(new)
         del self.events[MAX_EVENTS:]
-        self.virtual_size = Size(self.size.width, len(self.events))
+        del self._wrapped[MAX_EVENTS:]
+        self._lay_out()
+
+    def _index_of(self, key: str | None) -> int | None:
+        if key is None:
+            return None
+        return next((i for i, e in enumerate(self.events) if e.key == key), None)
+
+    def texts(self) -> list[str]:
+        """The rows as shown (for tests and the snapshot of what is on screen)."""
+        return ["".join(text for text, _ in row) for row in self._rows]
+
+    def _content_width(self) -> int:
+        width = self.scrollable_content_region.width
+        return width if width > 0 else max(20, self.app.size.width - 3)
+
+    def _wrap(self, event: TimelineEvent) -> tuple[Line, ...]:
+        return wrap_line(((event.stamp(self.local_tz) + " ", "stamp"),
+                          (event.text, event.tone)), self._width, STAMP)
+
+    def _lay_out(self) -> None:
+        self._rows = [row for rows in self._wrapped for row in rows]
+        self.virtual_size = Size(self._width, len(self._rows))
         self.refresh()
+
+    def on_resize(self) -> None:
+        if self._content_width() != self._width:
+            self._width = self._content_width()
+            self._wrapped = [self._wrap(e) for e in self.events]
+            self._lay_out()
 
     def _style(self, tone: str) -> Style:
         if not tone or tone == "unknown":
@@ -81,10 +131,7 @@ class Timeline(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         width = self.size.width
         base = self.rich_style
-        if index >= len(self.events):
+        if index >= len(self._rows):
             return Strip.blank(width, base)
-        event = self.events[index]
-        stamp = base + self.get_component_rich_style("timeline--stamp", partial=True)
-        segments = [Segment(event.stamp(self.local_tz) + " ", stamp),
-                    Segment(event.text, self._style(event.tone))]
+        segments = [Segment(text, self._style(tone)) for text, tone in self._rows[index]]
         return Strip(segments).crop_extend(0, width, base)
