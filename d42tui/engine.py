@@ -294,8 +294,7 @@ class Engine:
                         f"({back.message})", plan_id=journal.plan_id)
             self.finish(journal, "failed", f"NO PRODUCTION: {source} was demoted, {appliance} "
                         f"refused production ({message}), and re-promoting {source} "
-                        f"{back.outcome} ({back.message}). Recover with: d42tui promote "
-                        f"{source} --force")
+                        f"{back.outcome} ({back.message}). Recover with: d42tui promote {source}")
             return
         done = [self._sent(s) for s in journal.steps if s.status == "done"]
         changed = f"already done: {', '.join(done)}" if done else "nothing changed"

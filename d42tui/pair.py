@@ -415,3 +415,4 @@ class PairSnapshot:
     verdict: PairVerdict
     order: tuple[str, ...] = field(default=())  # appliance names in config order
     pipeline: Any = None  # backup.monitor.PipelineView, when schedules or a location are set
+    interrupted: str | None = None  # an open plan whose owner died: what it had sent

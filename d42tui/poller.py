@@ -107,7 +107,8 @@ class PairPoller:
             desired_production=desired,
             verdict=pair_verdict(self.pair, views, modes, desired, extra, damage,
                                  interrupted + self.secret_reasons),
-            order=tuple(views), pipeline=pipeline)
+            order=tuple(views), pipeline=pipeline,
+            interrupted=interrupted[0].text if interrupted else None)
         self.latest = snap
         return snap
 

@@ -405,3 +405,64 @@ async def test_a_journal_that_does_not_hold_up_is_set_aside_never_obeyed(sim, tm
     finally:
         await h.watcher.aclose()
         receiver.close()
+
+
+# --- a slow DNS step never holds up polling, fencing or the heartbeat ---------------------
+
+async def test_a_slow_dns_step_does_not_stop_fencing_or_the_heartbeat(sim, tmp_path, named):
+    from d42tui.state import automation_entry
+    from d42tui.watch.status import read_automation
+
+    from .watch_harness import TARGETS, Harness
+
+    slow = named.dns_section(TARGETS)
+    slow["backend"] = {"kind": "command", "argv": ["sh", "-c", "sleep 30"], "timeout": "60s"}
+    h = Harness(sim, tmp_path, named=named, dns=slow)
+    h.watcher.start()
+    try:
+        await h.rounds(2)
+        sim.set_fault("d42-a", "down")
+        await h.until(lambda: h.modes()["d42-b"] == "production")
+        sim.set_fault("d42-a", "none")  # the old primary returns while DNS is being switched
+        await h.until(lambda: h.modes()["d42-a"] == "standby", 6)
+        steps = automation_entry(h.store, "main")["journal"]["steps"]
+        assert steps[-1]["kind"] == "dns" and steps[-1]["status"] == "running", steps[-1]
+        state = read_automation(h.store, h.pair, h.clock())
+        assert state.kind == "ACTING", state.text  # a fresh heartbeat: never "OFF"
+    finally:
+        await h.watcher.aclose()
+
+
+async def test_when_the_re_promotion_fails_too_the_result_says_no_production_and_how(sim,
+                                                                                    tmp_path):
+    from d42tui.actions import ActionKind, plan_action
+    from d42tui.appliance import ApplianceClient, Failure, FailureKind, ModeChangeResult
+    from d42tui.audit import JsonlLog
+    from d42tui.config import load_config
+    from d42tui.poller import Poller
+    from d42tui.runner import ActionRunner
+    from d42tui.state import StateStore
+
+    class RefusesProduction(ApplianceClient):
+        """Both accept standby; neither takes production back (a broken Appliance Manager)."""
+
+        async def set_mode(self, mode):
+            if mode == "production":
+                failure = Failure(FailureKind.HTTP_ERROR, "HTTP 403 Forbidden", 403)
+                return ModeChangeResult(self.cfg.name, mode, "failed", 403, str(failure), True,
+                                        0.01, failure)
+            return await super().set_mode(mode)
+
+    config = load_config(write(tmp_path, sim_config_dict(sim, tmp_path))).config
+    store = StateStore(tmp_path / "st")
+    poller = Poller(config, store, client_factory=RefusesProduction)
+    runner = ActionRunner(config, poller, store, JsonlLog(tmp_path / "st" / "audit.jsonl"))
+    try:
+        snap = await poller.pairs["main"].poll_once()
+        result = await runner.run(plan_action(ActionKind.FAILOVER, config.pairs[0], snap))
+    finally:
+        await poller.aclose()
+    assert result.outcome == "failed" and result.exit_code == 3
+    assert result.detail.startswith("NO PRODUCTION: d42-a was demoted, d42-b refused production")
+    assert result.detail.endswith("Recover with: d42tui promote d42-a")
+    assert truth(sim) == {"d42-a": "standby", "d42-b": "standby"}

@@ -67,12 +67,18 @@ def _both_down(pair: PairConfig, snap: PairSnapshot) -> Step | None:
             "appliance itself; R re-asserts its role once it answers")
 
 
+def _state_damaged(pair: PairConfig, snap: PairSnapshot) -> Step | None:
+    return (f"say which appliance is production: d42tui confirm-roles {pair.name} "
+            "--production NAME (nothing acts until then)")
+
+
 # Verdicts with a next step of their own. Rows return None when they have nothing to say.
 BY_VERDICT: dict[Verdict, Callable[[PairConfig, PairSnapshot], Step | None]] = {
     Verdict.PRIMARY_DOWN: _primary_down,
     Verdict.SPLIT_BRAIN: _split_brain,
     Verdict.NO_PRODUCTION: _no_production,
     Verdict.BOTH_DOWN: _both_down,
+    Verdict.STATE_DAMAGED: _state_damaged,
 }
 
 
@@ -96,7 +102,12 @@ def next_step(pair: PairConfig, snap: PairSnapshot | None, *, read_only: bool = 
     if acting is not None:
         return f"{acting} in flight: the dialog and the timeline follow it"
     row = BY_VERDICT.get(snap.verdict.verdict)
-    step = row(pair, snap) if row is not None else None
+    if snap.interrupted is not None and snap.verdict.verdict is not Verdict.STATE_DAMAGED:
+        step: Step | None = (f"an action was interrupted: d42tui resume-plan {pair.name} "
+                             "finishes it (--rollback undoes it); a running watcher finishes "
+                             "it by itself")
+    else:
+        step = row(pair, snap) if row is not None else None
     if step is None:
         step = _probe_contradiction(snap)
     if step is not None and read_only:

@@ -157,3 +157,18 @@ def test_a_vendor_message_s_full_stop_is_not_doubled_in_the_banner():
     snap = H.snapshot(config, {"d42-a": view, "d42-b": H.up("d42-b")})
     text = banner_model(pair, snap).plain()
     assert "invalid: it answers" in text and ".:" not in text
+
+
+def test_a_damaged_state_names_the_command_that_confirms_the_roles():
+    config, pair = _pair()
+    snap = H.primary_down(config)
+    snap = replace(snap, verdict=replace(snap.verdict, verdict=Verdict.STATE_DAMAGED))
+    assert next_step(pair, snap).startswith(
+        f"say which appliance is production: d42tui confirm-roles {pair.name} --production")
+
+
+def test_an_interrupted_action_names_resume_plan_whatever_the_verdict():
+    config, pair = _pair()
+    snap = replace(H.primary_down(config), interrupted="an action was interrupted: …")
+    step = next_step(pair, snap)
+    assert step.startswith(f"an action was interrupted: d42tui resume-plan {pair.name}")
