@@ -7,7 +7,7 @@ warnings that apply, and whether the move is refused (and if a force may overrid
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .config import PairConfig
 from .pair import PairSnapshot, Reachability, Verdict
@@ -104,6 +104,7 @@ class Plan:
     situation: tuple[str, ...] = field(default=())  # the pair as it is now, one line each
     dns_expected: tuple[str, ...] | None = None  # the record as the operator saw it
     dns_ttl: int | None = None  # a TTL for this switch instead of the configured dns.ttl
+    data_loss: str | None = None  # what the new production lacks, worded for this action
 
     @property
     def refused(self) -> bool:
@@ -148,9 +149,51 @@ def _situation(pair: PairConfig, snap: PairSnapshot, data_age: str | None) -> tu
     return tuple(lines)
 
 
+def loss_sentence(kind: ActionKind, target: str, pair: PairConfig,
+                  snap: PairSnapshot) -> str | None:
+    """What the appliance made production lacks, said for this action; None when it means
+    nothing (not a promotion; promoting an appliance that is production already, or the
+    desired production while none is: its data is its own)."""
+    from datetime import datetime
+
+    from .schedule import duration_words
+
+    pipeline = snap.pipeline
+    if pipeline is None or kind not in (ActionKind.FAILOVER, ActionKind.FAILBACK,
+                                        ActionKind.PROMOTE):
+        return None
+    estimate = pipeline.estimate
+    if estimate is None or estimate.restored_backup_time is None:
+        return pipeline.loss_text
+    peer = next((n for n in snap.modes if n != target), None)
+    mode = snap.modes[target].mode if target in snap.modes else None
+    peer_mode = snap.modes[peer].mode if peer in snap.modes else None
+    if kind is ActionKind.PROMOTE and (mode == "production" or (
+            peer_mode != "production" and target == snap.desired_production)):
+        return None
+    taken = estimate.restored_backup_time
+    since = datetime.fromtimestamp(taken.timestamp(), pair.zone).strftime("%H:%M")
+    where = f" on {peer}" if peer is not None and peer_mode == "production" else ""
+    verb = {ActionKind.FAILOVER: "failing over", ActionKind.FAILBACK: "failing back"}.get(
+        kind, f"promoting {target}")
+    held = (f"{target} has its own data up to then" if estimate.left_production_at
+            else f"{target} restored the backup taken then (estimate)")
+    ago = duration_words(60 * ((snap.at - taken.timestamp()) // 60))  # never rounded up
+    return f"{verb} now loses changes made{where} after ~{since} ({ago} ago): {held}"
+
+
 def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
                 target: str | None = None) -> Plan:
     """The plan for `kind` on this pair as the snapshot shows it. Never does I/O."""
+    plan = _plan_action(kind, pair, snap, target)
+    if snap.verdict.verdict is Verdict.STATE_DAMAGED:
+        return plan
+    loss = loss_sentence(kind, plan.target, pair, snap)
+    return replace(plan, situation=_situation(pair, snap, loss), data_loss=loss)
+
+
+def _plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
+                 target: str | None = None) -> Plan:
     pipeline = snap.pipeline
     data_age = pipeline.loss_text if pipeline is not None else None
     age = pipeline.estimate.data_age if pipeline is not None and pipeline.estimate else None
@@ -161,9 +204,7 @@ def plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
     prods = [n for n in names if modes[n] == "production"]
     split = snap.verdict.verdict is Verdict.SPLIT_BRAIN
     base = dict(pair=pair.name, picture=picture_of(snap),
-                # what the standby's data age means only matters when it becomes production
-                situation=_situation(pair, snap, data_age if kind in (
-                    ActionKind.FAILOVER, ActionKind.FAILBACK, ActionKind.PROMOTE) else None))
+                situation=_situation(pair, snap, None))  # the data loss: plan_action says it
     warnings: list[str] = []
     if snap.verdict.verdict is Verdict.STATE_DAMAGED:  # the roles are unknown: no plan holds
         return Plan(kind, target=target or pair.name, steps=(), refusal=(

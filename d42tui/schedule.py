@@ -147,8 +147,11 @@ def countdown_text(seconds: float) -> str:
 
 
 def duration_words(seconds: float) -> str:
-    """A duration for sentences, to the minute: "45 min", "3 h 12 min", "2 d 4 h"."""
-    minutes = max(0, round(seconds / 60))
+    """A duration for sentences, to the minute: "45 min", "3 h 12 min", "2 d 4 h"; under a
+    minute is said so, never "0 min"."""
+    if seconds < 60:
+        return "under a minute"
+    minutes = round(seconds / 60)
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)

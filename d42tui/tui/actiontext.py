@@ -7,7 +7,7 @@ without a terminal, and the dialog only lays the lines out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from ..actions import ActionKind, Plan, Step
@@ -80,33 +80,6 @@ def about(seconds: float) -> str:
     return f"{minutes} min" if not hours else f"{hours} h {minutes:02d} min"
 
 
-def loss_line(plan: Plan, context: PlanContext) -> str | None:
-    """What the appliance made production lacks, said for this action; None when it means
-    nothing (promoting an appliance that is production already, or the desired production
-    while none is: its data is its own)."""
-    snap, pipeline = context.snap, context.snap.pipeline
-    estimate = pipeline.estimate if pipeline is not None else None
-    if estimate is None or estimate.restored_backup_time is None:
-        return pipeline.loss_text if pipeline is not None else None
-    target = plan.target
-    peer = next((n for n in snap.modes if n != target), None)
-    mode = snap.modes[target].mode if target in snap.modes else None
-    peer_mode = snap.modes[peer].mode if peer in snap.modes else None
-    if plan.action is ActionKind.PROMOTE and (
-            mode == "production" or (peer_mode != "production"
-                                     and target == snap.desired_production)):
-        return None
-    taken = estimate.restored_backup_time
-    since = datetime.fromtimestamp(taken.timestamp(), context.zone).strftime("%H:%M")
-    ago = about(context.now - taken.timestamp())
-    where = f" on {peer}" if peer is not None and peer_mode == "production" else ""
-    verb = {ActionKind.FAILOVER: "failing over", ActionKind.FAILBACK: "failing back"}.get(
-        plan.action, f"promoting {target}")
-    held = (f"{target} has its own data up to then" if estimate.left_production_at
-            else f"{target} restored the backup taken then (estimate)")
-    return f"{verb} now loses changes made{where} after ~{since} ({ago} ago): {held}"
-
-
 def probe_lines(context: PlanContext) -> tuple[str, ...]:
     """A mode probe that contradicts the asserted mode: the reason to act, said in full."""
     out = []
@@ -124,15 +97,8 @@ def plan_lines(plan: Plan, context: PlanContext | None = None) -> tuple[Line, ..
     if plan.refusal:  # first: at 80x24 the end of a long plan may be below the fold
         out.append(((f"✖ REFUSED: {plan.refusal}", "critical"),))
     out.append((("Now:", "dim"),))
-    pipeline = context.snap.pipeline if context is not None else None
     for line in plan.situation:
-        if pipeline is not None and line == pipeline.loss_text:
-            # the engine's sentence is a failover's; say it for this action
-            worded = loss_line(plan, context)
-            if worded is not None:
-                out.append(((f"  {worded}", "warning"),))
-            continue
-        out.append(((f"  {line}", ""),))
+        out.append(((f"  {line}", "warning" if line == plan.data_loss else ""),))
     if context is not None:
         out += [((f"  {line}", "critical"),) for line in probe_lines(context)]
     if plan.steps:

@@ -35,7 +35,8 @@ def test_the_failover_plan_restates_the_pair_and_the_data_age():
     plan = plan_action(ActionKind.FAILOVER, config.pairs[0], snap)
     lines = text(plan_lines(plan))
     assert "  d42-a: production · declared, ✖ DOWN (connection refused)" in lines
-    assert "  failing over now loses changes made after ~00:00 (about 2 h 18 min)" in lines
+    assert ("  failing over now loses changes made on d42-a after ~00:00 (2 h 17 min ago): "
+            "d42-b restored the backup taken then (estimate)") in lines
     assert lines.index("Will send, in order:") < lines.index(
         "  1. POST appliance_mode=production to d42-b (https://d42-b.example.com:4343)")
     assert confirm_label(plan) == "Fail over"
