@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 
 from d42tui.config import load_config
@@ -74,16 +75,31 @@ def test_a_secret_commands_stderr_reaches_no_record(sim, tmp_path):
     status = d42tui("status", "--json", "--config", str(cfg))
     assert status.returncode == 0, status.stderr
     b = json.loads(status.stdout)["pairs"][0]["appliances"][1]
-    assert f"secret command {tmp_path}/leaky-pass exited 1" in json.dumps(b)
+    assert f"command {tmp_path}/leaky-pass failed" in json.dumps(b)  # named, never its words
     action = d42tui("demote", "d42-b", "--yes", "--config", str(cfg))
     check = d42tui("check", "--config", str(cfg))
     records = [status.stdout, status.stderr, action.stdout, action.stderr, check.stdout,
                check.stderr]
     records += [p.read_text() for p in state.rglob("*") if p.is_file()]
     assert (state / "audit.jsonl").exists()  # the refused or failed demote is on record
-    assert "leaky-pass exited 1" in (state / "audit.jsonl").read_text()
+    assert f"command {tmp_path}/leaky-pass" in (state / "audit.jsonl").read_text()
     for text in records:
         assert LEAKED not in text and "gpg agent locked" not in text
+
+
+def test_the_error_itself_carries_no_stderr_for_every_reader_of_it(tmp_path):
+    """SFTP, TSIG and webhook readers put str(SecretError) in their own messages."""
+    from d42tui.secrets import Secret, SecretError
+
+    leaky = script(tmp_path, "leaky", f"echo {LEAKED} >&2\necho {LEAKED}\nexit 4\n")
+    with pytest.raises(SecretError) as info:
+        Secret.command([str(leaky), "get"]).value()
+    exc = info.value
+    assert str(exc) == f"secret command {leaky} exited 4" and exc.exit_code == 4
+    assert exc.kind is SecretFailure.COMMAND_FAILED
+    assert exc.hint == f"run it yourself to see why: {leaky} get"
+    seen = [str(exc), repr(exc), repr(exc.args), exc.hint, repr(Secret.command([str(leaky)]))]
+    assert not any(LEAKED in text for text in seen)
 
 
 def config_with_sources(tmp_path: Path) -> Path:
