@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import ConfigError
+from .text import quoted
 
 if TYPE_CHECKING:  # the models (pydantic) load when a command reads its config
     from .config import Config, LoadedConfig
@@ -88,8 +89,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         loaded = _load(args.config)
         config = oneshot_config(_select_pairs(loaded.config, [args.pair] if args.pair else None))
     except ConfigError as exc:
-        # A monitoring plugin must not page CRITICAL for its own broken config.
-        print(f"D42 PAIR UNKNOWN - config: {exc.lines[0]}")
+        # A monitoring plugin must not page CRITICAL for its own broken config; its status
+        # line is one line, so the rest are counted and left to `config check`.
+        more = len(exc.lines) - 1
+        print(f"D42 PAIR UNKNOWN - config: {exc.lines[0]}"
+              + (f" (and {more} more: d42tui config check)" if more else ""))
         return 3
     snaps, answers = asyncio.run(_check_round(config))
     code, line = check_line(config, snaps, watched_automation(config, time.time()),
@@ -137,6 +141,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from .backup.pipeline import assess_pair
+    from .statedir import storage_problems
 
     loaded = _load(args.config)
     for warning in loaded.warnings:
@@ -146,14 +151,47 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         # Schedule problems need no connection: a restore before its backup lands, overlaps.
         for w in assess_pair(pair, [], now=datetime.now(UTC)):
             print(f"warning: {loaded.path}: pairs[{i}]: {w.severity}: {w.text}")
+    if problems := storage_problems(loaded.config, loaded.path):
+        raise ConfigError(problems)
+    read = ""
+    if args.secrets:
+        count = _check_secrets(loaded)
+        if count is None:
+            return 2
+        read = f"; {count} secret{'s' if count != 1 else ''} read (values not shown)"
     print(f"{loaded.path}: OK, {len(pairs)} pair{'s' if len(pairs) != 1 else ''}: "
-          + ", ".join(f"{p.name} ({' + '.join(a.name for a in p.appliances)})" for p in pairs))
+          + ", ".join(f"{p.name} ({' + '.join(a.name for a in p.appliances)})" for p in pairs)
+          + read)
     return 0
+
+
+def _check_secrets(loaded: LoadedConfig) -> int | None:
+    """Read every secret source; print each that fails (on stderr, with how to see why)
+    and return None, else the number read."""
+    from .secretcheck import secret_problems, secret_source_count
+
+    problems = secret_problems(loaded.config)
+    for problem in problems:
+        _err(problem.line(loaded.path))
+        if problem.hint:
+            _err(f"    {problem.hint}")
+    total = secret_source_count(loaded.config)
+    if problems:
+        _err(f"{loaded.path}: {len(problems)} of {total} secrets cannot be read")
+        return None
+    return total
 
 
 def cmd_fingerprint(args: argparse.Namespace) -> int:
     from .tlsinfo import FingerprintError, fetch_certificate
+    from .urls import split_http_url
 
+    try:
+        split_http_url(args.url if "://" in args.url else f"https://{args.url}",
+                       schemes=("https",))
+    except ValueError as exc:
+        _err(f"d42tui fingerprint: {exc}")
+        return 2
     try:
         info = fetch_certificate(args.url, timeout=args.timeout)
     except FingerprintError as exc:
@@ -168,6 +206,17 @@ def cmd_fingerprint(args: argparse.Namespace) -> int:
     print("    tls:")
     print(f"      fingerprint_sha256: \"{info.fingerprint}\"")
     return 0
+
+
+def _seconds_argument(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 120:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a number of seconds "
+                                         "between 0 and 120")
+    return seconds
 
 
 def cmd_simulate(argv: list[str]) -> int:
@@ -240,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     csub = p.add_subparsers(dest="config_command", required=True)
     c = csub.add_parser("check", help="validate the config without connecting")
     c.add_argument("--config", default=argparse.SUPPRESS)
+    c.add_argument("--secrets", action="store_true",
+                   help="also read every secret source (runs password commands; shows no value)")
     c.set_defaults(func=cmd_config_check)
 
     p = sub.add_parser("backup", help="the backup pipeline: file, schedules, the standby's data age")
@@ -250,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fingerprint", help="show a server certificate's SHA-256 fingerprint")
     p.add_argument("url")
-    p.add_argument("--timeout", type=float, default=5.0)
+    p.add_argument("--timeout", type=_seconds_argument, default=5.0, help="seconds (at most 120)")
     p.set_defaults(func=cmd_fingerprint)
 
     from .cli_actions import add_action_parsers

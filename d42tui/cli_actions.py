@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .finishing import Finishing, say
+from .text import clean_text, quoted
 
 if TYPE_CHECKING:  # the engine loads when a command runs, not to build `--help`
     from .actions import ActionKind
@@ -53,20 +54,23 @@ def add_action_parsers(sub) -> None:
 
 
 def _since(text: str | None) -> float | None:
-    from .durations import parse_duration
+    from .durations import DurationRangeError, parse_duration
 
     if not text:
         return None
     try:
         return time.time() - parse_duration(text)
+    except DurationRangeError as exc:
+        raise ConfigError([f"--since: {exc}"]) from None
     except ValueError:
         pass
     from datetime import datetime
 
     try:
         return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        raise ConfigError([f"--since: '{text}' is neither a duration (2h) nor an ISO time"]) from None
+    except (ValueError, OverflowError, OSError):
+        raise ConfigError([f"--since: {quoted(text)} is neither a duration (2h) nor an ISO "
+                           "time (2026-03-01T02:00)"]) from None
 
 
 def _ask(prompt: str) -> str:
@@ -179,8 +183,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(f"no actions recorded in {audit.path}{missing}")
     for row in rows:
         forced = " (forced)" if row.forced else ""
-        print(f"{local_time(row.time)}  {row.user}@{row.host}  {row.pair}  {row.action} "
-              f"{row.target}{forced}  → {row.result}: {row.detail}")
+        # The log holds what others typed and appliances answered: cleaned as it is printed.
+        line = (f"{local_time(row.time)}  {row.user}@{row.host}  {row.pair}  {row.action} "
+                f"{row.target}{forced}  → {row.result}: {row.detail}")
+        print(clean_text(line.replace("\n", " ").replace("\t", " "), 2000))
     return 0
 
 
@@ -202,7 +208,8 @@ async def confirm_and_run(args: argparse.Namespace, runner, plan) -> int:
             return 1
         typed = _ask(f"Type the name ({plan.target}) to confirm: ")
         if typed != plan.target:
-            runner.refuse(plan, "cancelled", f"confirmation did not match ({typed!r})")
+            shown = quoted(typed, 64)  # typed by a person: may hold anything, even a password
+            runner.refuse(plan, "cancelled", f"confirmation did not match ({shown})")
             print("cancelled: nothing was sent.")
             return 1
         if plan.refused:

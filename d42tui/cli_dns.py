@@ -18,6 +18,17 @@ if TYPE_CHECKING:  # the config models load when a command runs, not to build `-
     from .config import PairConfig
 
 
+def _ttl_argument(text: str) -> int:
+    """Checked as it is parsed: a bad --ttl must not cost a poll of the pair first."""
+    from .dns.config import MAX_TTL
+    from .text import quoted
+
+    if not (text.strip().isdigit() and len(text) < 8) or not 1 <= int(text) <= MAX_TTL:
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a TTL: a whole number of "
+                                         f"seconds from 1 to {MAX_TTL}")
+    return int(text)
+
+
 def add_dns_parsers(sub) -> None:
     p = sub.add_parser("dns", help="the pair's DNS name: show it, or switch it")
     dsub = p.add_subparsers(dest="dns_command", required=True)
@@ -30,7 +41,8 @@ def add_dns_parsers(sub) -> None:
     put.add_argument("--config", default=argparse.SUPPRESS)
     put.add_argument("--pair", help="the pair (needed when the config has several)")
     put.add_argument("--to", required=True, help="an appliance name or an address/target")
-    put.add_argument("--ttl", type=int, help="TTL for this switch (default: the pair's dns.ttl)")
+    put.add_argument("--ttl", type=_ttl_argument,
+                     help="TTL for this switch (default: the pair's dns.ttl)")
     put.add_argument("--yes", action="store_true", help="skip the typed confirmation (not the checks)")
     put.add_argument("--dry-run", action="store_true")
     put.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS)

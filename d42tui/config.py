@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from croniter import croniter
 from pydantic import (
     AfterValidator,
@@ -27,11 +26,15 @@ from pydantic import (
 )
 
 from .backup.config import BackupConfig
+from .configerrors import format_error
 from .configtypes import Duration, StrictModel, check_one_secret, pick_secret
+from .configyaml import read_yaml
 from .dns.config import DnsConfig, check_targets, dns_warnings
+from .durations import format_duration
 from .errors import ConfigError
-from .errors import one_line as _one_line
 from .secrets import Secret, literal_file_is_exposed
+from .text import quoted
+from .urls import split_http_url
 from .watch.config import AutomationConfig
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -41,20 +44,15 @@ _FINGERPRINT_RE = re.compile(r"^[0-9A-F]{64}$")
 
 def _check_name(value: str) -> str:
     if not _NAME_RE.match(value):
-        raise ValueError(f"'{value}' is not a usable name (letters, digits, . _ -; at most 63)")
+        raise ValueError(f"{quoted(value)} is not a usable name (letters, digits, . _ -; "
+                         "at most 63)")
     return value
 
 
 def _check_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"'{value}' is not an http(s) URL such as https://d42-a.example.com:4343")
+    parts = split_http_url(value).parts
     if parts.username or parts.password:
         raise ValueError("put credentials in username/password_*, not in the URL")
-    try:
-        _ = parts.port
-    except ValueError:
-        raise ValueError(f"'{value}' has an invalid port") from None
     return value.rstrip("/")
 
 
@@ -190,16 +188,28 @@ class PollConfig(StrictModel):
 
     @model_validator(mode="after")
     def _sane(self) -> PollConfig:
-        if self.interval < 0.2:
-            raise ValueError("@interval: must be at least 200ms")
+        if not 0.2 <= self.interval <= 3600:
+            raise ValueError(f"@interval: must be between 200ms and 1h, "
+                             f"found {format_duration(self.interval)}")
         if self.timeout <= 0 or self.timeout > 120:
             raise ValueError("@timeout: must be between 1ms and 2m")
+        if self.timeout > self.interval:
+            # Rounds would stretch to the timeout: failure_threshold polls would take longer
+            # than the operator reckons, and watch mode's heartbeat would go stale.
+            raise ValueError(f"@timeout: {format_duration(self.timeout)} is longer than "
+                             f"interval ({format_duration(self.interval)}): a poll must end "
+                             "before the next one is due; give at most the interval")
         return self
 
 
-def _pair_of(values: list[float], key: str, ascending: bool) -> tuple[float, float]:
+def _pair_of(values: list[float], key: str, ascending: bool,
+             top: float | None) -> tuple[float, float]:
     if len(values) != 2:
         raise ValueError(f"{key}: expected [warning, critical]")
+    for value in values:
+        if not 0 <= value <= (top if top is not None else value):
+            raise ValueError(f"{key}: {value:g} is not a percentage (0 to 100)" if top else
+                             f"{key}: {value:g} cannot be negative")
     warn, crit = values
     if ascending and warn > crit or not ascending and warn < crit:
         order = "below" if ascending else "above"
@@ -219,9 +229,10 @@ class Thresholds(StrictModel):
     @model_validator(mode="after")
     def _order(self) -> Thresholds:
         for key in ("cpu_percent", "disk_percent", "dbsize_mb"):
-            _pair_of(list(getattr(self, key)), f"@{key}", ascending=True)
+            _pair_of(list(getattr(self, key)), f"@{key}", ascending=True,
+                     top=None if key == "dbsize_mb" else 100)
         for key in ("memory_free_percent", "swap_free_percent"):
-            _pair_of(list(getattr(self, key)), f"@{key}", ascending=False)
+            _pair_of(list(getattr(self, key)), f"@{key}", ascending=False, top=100)
         return self
 
 
@@ -316,6 +327,7 @@ class Config(StrictModel):
     def _unique(self) -> Config:
         seen_pairs: set[str] = set()
         seen: dict[str, str] = {}
+        origins: dict[tuple[str, str, int], tuple[str, str]] = {}
         for i, pair in enumerate(self.pairs):
             if pair.name in seen_pairs:
                 raise ValueError(f"@pairs[{i}].name: pair name '{pair.name}' is used twice")
@@ -325,6 +337,15 @@ class Config(StrictModel):
                     raise ValueError(f"@pairs[{i}].appliances[{j}].name: appliance name "
                                      f"'{appliance.name}' is already used in pair {seen[appliance.name]}")
                 seen[appliance.name] = pair.name
+                # One server under two names would be "both" appliances: its failover a no-op
+                # that reports success, its health counted twice.
+                origin = split_http_url(appliance.url).origin
+                if origin in origins:
+                    other, where = origins[origin]
+                    raise ValueError(f"@pairs[{i}].appliances[{j}].url: {quoted(appliance.url)} "
+                                     f"is the same server as {other} ({where}.url): a pair "
+                                     "needs two appliances")
+                origins[origin] = (appliance.name, f"pairs[{i}].appliances[{j}]")
         return self
 
     def pair(self, name: str) -> PairConfig:
@@ -349,62 +370,10 @@ class LoadedConfig:
 
 # --- loading -----------------------------------------------------------------
 
-_PLAIN_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-_UNION_TAGS = {"backup": {"sftp", "nfs", "s3"}, "backend": {"rfc2136", "command"}}
-
-
-def _format_loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    previous: int | str | None = None
-    for part in loc:
-        tag_of, previous = previous, part
-        if isinstance(tag_of, str) and part in _UNION_TAGS.get(tag_of, ()):
-            continue  # pydantic's discriminator tag is not a key the user wrote
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _PLAIN_KEY_RE.match(str(part)):
-            out += ("." if out else "") + str(part)
-        else:
-            out += f"[{str(part)!r}]"
-    return out or "(top level)"
-
-
-_PYDANTIC_WORDING = {
-    "extra_forbidden": "unknown key (a typo?)",
-    "missing": "required key is missing",
-}
-
-
-def _format_error(path: Path, err: dict) -> str:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    msg = _PYDANTIC_WORDING.get(err["type"], err["msg"])
-    msg = msg.removeprefix("Value error, ")
-    if msg.startswith("@"):
-        key, _, msg = msg[1:].partition(": ")
-        loc = loc + tuple(_split_keypath(key))
-    return _one_line(f"{path}: {_format_loc(loc)}: {msg}")
-
-
-def _split_keypath(key: str) -> list[int | str]:
-    parts: list[int | str] = []
-    for token in re.findall(r"[^.\[\]]+|\[\d+\]", key):
-        parts.append(int(token[1:-1]) if token.startswith("[") else token)
-    return parts
-
 
 def parse_config(text: str, path: Path) -> Config:
     """Validate YAML text; `path` only names the file in errors."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        problem = (exc.problem or exc.context or "syntax error").strip()
-        raise ConfigError([f"{path}: {where}: YAML syntax error: {problem}"]) from None
-    except (yaml.YAMLError, RecursionError, ValueError) as exc:
-        raise ConfigError([f"{path}: YAML error: {exc.__class__.__name__}"]) from None
+    data = read_yaml(text, path)
     if data is None:
         raise ConfigError([f"{path}: (top level): the file is empty; see sample_config.yaml"])
     if not isinstance(data, dict):
@@ -413,7 +382,7 @@ def parse_config(text: str, path: Path) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([_format_error(path, e) for e in exc.errors()]) from None
+        raise ConfigError([format_error(path, e) for e in exc.errors()]) from None
     except RecursionError:
         raise ConfigError([f"{path}: (top level): nesting too deep"]) from None
 

@@ -7,6 +7,10 @@ do not pay for them.
 
 from __future__ import annotations
 
+from .text import clean_text
+
+MAX_LINE = 1000
+
 
 class ConfigError(Exception):
     """One or more config problems, each already formatted as one line."""
@@ -18,5 +22,6 @@ class ConfigError(Exception):
 
 
 def one_line(text: str) -> str:
-    """Control characters from the file are shown escaped: an error stays one line."""
-    return "".join(c if c >= " " else repr(c)[1:-1] for c in text)
+    """An error stays one line, and a control character from the file (or an argument)
+    never reaches the terminal: `?` stands where one was."""
+    return clean_text(text, MAX_LINE, one_line=True, placeholder="?")

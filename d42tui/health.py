@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from .text import clean_text
+
 Level = Literal["ok", "warning", "critical"]
 
 _STAMP_RE = re.compile(r"@\s*(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})\s*$")
@@ -68,14 +70,6 @@ class Health:
         return max(times) if times else None
 
 
-_CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None} | \
-    {c: None for c in range(0x80, 0xA0)}
-
-
-def clean_text(text: str, limit: int = 300) -> str:
-    """An appliance's words made safe to show: no control characters (an ESC from a hostile
-    appliance must never reach the operator's terminal), bounded length."""
-    return text[: limit * 2].translate(_CONTROL)[:limit]
 
 
 def backup_level(text: str) -> Level:

@@ -12,6 +12,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from .statedir import make_private_dir
+
 
 class LockHeld(Exception):
     def __init__(self, path: Path, holder: str):
@@ -23,7 +25,7 @@ class LockHeld(Exception):
 @contextlib.contextmanager
 def pid_lock(path: Path) -> Iterator[None]:
     """Hold `path` exclusively for the block; raise LockHeld at once if someone else does."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)  # the first lock may be what creates the state dir
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -290,7 +290,7 @@ def test_crash_between_records_leaves_the_first_and_export_says_unknown(sim, tmp
     from .conftest import write_sim_config
     from .test_cli_status import ROOT
 
-    cfg = write_sim_config(sim, tmp_path, poll={"interval": "1s", "timeout": "5s"})
+    cfg = write_sim_config(sim, tmp_path, poll={"interval": "5s", "timeout": "5s"})
     sim.set_fault("d42-a", "slow", ms=2000)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "D42TUI_STATE_DIR": str(tmp_path / "st")}
     proc = subprocess.Popen([sys.executable, "-m", "d42tui", "demote", "d42-a", "--yes",

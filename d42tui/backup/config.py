@@ -12,6 +12,7 @@ from pydantic import Discriminator, Field, SecretStr, Tag, field_validator, mode
 
 from ..configtypes import Duration, StrictModel, check_one_secret, pick_secret
 from ..secrets import Secret
+from ..urls import split_http_url
 
 
 class _BackupCommon(StrictModel):
@@ -104,8 +105,8 @@ class S3Backup(_BackupCommon):
     @field_validator("endpoint_url")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"'{value}' is not an http(s) URL")
+        if value is not None:
+            split_http_url(value, example="https://s3.example.com:9000")
         return value
 
     @property

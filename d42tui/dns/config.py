@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ..configerrors import may_echo
 from ..configtypes import Duration, StrictModel, check_one_secret, pick_secret
 from ..secrets import Secret
 
@@ -289,7 +290,8 @@ class DnsConfig(StrictModel):
 
 def _rewrite_errors(exc: ValidationError) -> ValidationError:
     """Drop the union tag from error paths (`backend.rfc2136.x` -> `backend.x`), word the
-    missing/unknown `kind` like any other key, and never carry the input (it may hold a secret)."""
+    missing/unknown `kind` like any other key, and carry the input only outside the secret's
+    key (configerrors echoes scalars in its words)."""
     details: list[Any] = []
     for err in exc.errors():
         loc, kind = tuple(err["loc"]), err["type"]
@@ -304,7 +306,8 @@ def _rewrite_errors(exc: ValidationError) -> ValidationError:
                 "backend_kind", "'{tag}' is not a backend kind (rfc2136 or command)", {"tag": tag}),
                 "loc": loc + ("kind",), "input": _REDACTED})
             continue
-        detail: dict[str, Any] = {"type": kind, "loc": loc, "input": _REDACTED}
+        shown = err.get("input") if may_echo(err, loc) else _REDACTED
+        detail: dict[str, Any] = {"type": kind, "loc": loc, "input": shown}
         if "ctx" in err:
             detail["ctx"] = err["ctx"]
         details.append(detail)

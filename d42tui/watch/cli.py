@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..durations import duration_argument
 from ..errors import ConfigError
 
 if TYPE_CHECKING:  # the config models load when a command runs, not to build `--help`
@@ -71,7 +72,8 @@ def add_watch_parsers(sub: Any) -> None:
     p = sub.add_parser("pause", help="pause automatic failover of a pair (fencing continues)")
     p.add_argument("pair")
     p.add_argument("--reason", required=True, help="why: the next person on call reads it")
-    p.add_argument("--for", dest="duration", help="how long (30m, 2h); default until resumed")
+    p.add_argument("--for", dest="duration", type=duration_argument,
+                   help="how long (30m, 2h); default until resumed")
     p.add_argument("--config", default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_pause)
 
@@ -181,15 +183,13 @@ def _stores(config: Config):
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
-    from ..durations import parse_duration
     from .status import pause_automation, read_automation
 
     config, pair = _pair(args)
     try:
-        duration = parse_duration(args.duration) if args.duration else None
         store, audit = _stores(config)
         now = time.time()
-        pause = pause_automation(store, pair.name, reason=args.reason, duration=duration,
+        pause = pause_automation(store, pair.name, reason=args.reason, duration=args.duration,
                                  now=now, audit=audit)
     except ValueError as exc:
         raise ConfigError([f"d42tui pause: {exc}"]) from None

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from ..configtypes import Duration, StrictModel, check_one_secret, pick_secret
 from ..secrets import Secret
+from ..text import quoted
+from ..urls import split_http_url
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
@@ -40,24 +41,20 @@ def parse_witness(text: str) -> Witness:
         raise ValueError("a witness is host:port (TCP) or an http(s) URL")
     raw = text.strip()
     if raw.startswith(("http://", "https://")):
-        parts = urlsplit(raw)
-        if not parts.hostname:
-            raise ValueError(f"'{raw}' is not an http(s) URL")
-        if parts.username or parts.password:
-            raise ValueError(f"witness '{parts.hostname}': no credentials in a witness URL")
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise ValueError(f"'{raw}' has an invalid port") from None
-        return Witness("url", parts.hostname, port, raw)
+        url = split_http_url(raw, example="https://witness.example.com/health")
+        if url.parts.username or url.parts.password:
+            raise ValueError(f"witness {quoted(url.host)}: no credentials in a witness URL")
+        return Witness("url", url.host, url.port, raw)
     rest = raw.removeprefix("tcp://")
     if rest.startswith("["):
         host, sep, tail = rest[1:].partition("]")
         port_text = tail[1:] if sep and tail.startswith(":") else ""
     else:
         host, _, port_text = rest.rpartition(":")
-    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"'{raw}' is neither host:port (e.g. 192.0.2.53:53) nor an http(s) URL")
+    if not host or not (port_text.isdigit() and len(port_text) < 6) \
+            or not 0 < int(port_text) < 65536:
+        raise ValueError(f"{quoted(raw)} is neither host:port (e.g. 192.0.2.53:53) nor an "
+                         "http(s) URL")
     return Witness("tcp", host, int(port_text))
 
 
@@ -97,9 +94,10 @@ class WebhookConfig(StrictModel):
 
 def check_webhook_url(value: str) -> str:
     """Raises ValueError without repeating the URL (its path may be a token)."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("the webhook URL must be an http(s) URL")
+    try:
+        split_http_url(value, show=False)
+    except ValueError:
+        raise ValueError("the webhook URL must be an http(s) URL") from None
     return value.strip()
 
 

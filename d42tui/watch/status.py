@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from ..audit import JsonlLog, new_action_id
 from ..config import Config, PairConfig, state_dir
+from ..durations import MAX_DURATION
 from ..state import StateDamaged, StateStore, automation_entry, read_heartbeat, update_pair
+from ..text import clean_text
 from ._schedule import iso
 
 StateKind = Literal["ARMED", "PAUSED", "ACTING", "ISOLATED", "OFF"]
@@ -65,7 +67,12 @@ def pause_of(record: Any, kind: Literal["pause", "hold"]) -> Pause | None:
     if not isinstance(record, Mapping) or not isinstance(record.get("since"), (int, float)):
         return None
     until = record.get("until")
-    return Pause(kind, str(record.get("by", "?")), str(record.get("reason", "")),
+    if isinstance(until, (int, float)) and not record["since"] <= until <= \
+            record["since"] + MAX_DURATION:
+        until = None  # unreadable: read as until resumed, the safe side of a pause
+    # Whoever wrote the state file, its words reach terminals and JSON only cleaned.
+    return Pause(kind, clean_text(str(record.get("by", "?")), 80, one_line=True),
+                 clean_text(str(record.get("reason", "")), MAX_REASON, one_line=True),
                  float(record["since"]), float(until) if isinstance(until, (int, float)) else None)
 
 
@@ -184,11 +191,11 @@ def _audit(audit: JsonlLog | None, action: str, pair: str, detail: str, **extra:
 def pause_automation(store: StateStore, pair: str, *, reason: str, duration: float | None,
                      now: float, by: str | None = None, audit: JsonlLog | None = None) -> Pause:
     """Stop automatic failover and failback for `pair` (fencing continues). Raises ValueError."""
-    reason = " ".join(str(reason).split())[:MAX_REASON]
+    reason = clean_text(reason, MAX_REASON, one_line=True)  # no escape reaches a terminal
     if not reason:
         raise ValueError("say why (--reason): the next person on call will read it")
-    if duration is not None and duration <= 0:
-        raise ValueError("--for must be a positive duration such as 30m or 2h")
+    if duration is not None and not 0 < duration <= MAX_DURATION:  # also refuses nan
+        raise ValueError("--for must be a positive duration such as 30m or 2h, at most 3650d")
     pause = Pause("pause", by or who(), reason, now, None if duration is None else now + duration)
 
     def change(entry: dict[str, Any], auto: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from d42tui.tui.themes import BUILTIN_DIR, load_themes
 from ..conftest import load_sim_config, sim_config_dict
 from . import handmade
 
-FAST_POLL = {"interval": "200ms", "timeout": "500ms", "failure_threshold": 3,
+FAST_POLL = {"interval": "500ms", "timeout": "500ms", "failure_threshold": 3,
              "recovery_threshold": 2}
 
 

@@ -201,11 +201,11 @@ async def test_a_fault_after_the_dialog_opened_cancels_and_says_what_changed(sim
 
 async def test_a_second_press_while_an_action_runs_sends_nothing_more(sim, tmp_path):
     # a roomy timeout: the slow fault must make the action last, never make it time out
-    app = sim_app(sim, tmp_path, poll={"interval": "200ms", "timeout": "3s",
+    app = sim_app(sim, tmp_path, poll={"interval": "3s", "timeout": "3s",
                                        "failure_threshold": 3, "recovery_threshold": 2})
     async with app.run_test(size=(80, 24)) as pilot:
         await healthy(pilot, app)
-        sim.set_fault("d42-b", "slow", ms=300)  # time to press keys while it runs
+        sim.set_fault("d42-b", "slow", ms=1000)  # time to press keys while it runs
         await pilot.pause(0.5)
         await pilot.press("tab", "tab", "D", *"d42-b", "enter", "enter")
         await pilot.pause(0.05)
