@@ -225,7 +225,7 @@ def test_a_failover_killed_mid_way_is_seen_by_every_reader_and_finished(sim, tmp
                                                                        killed_at):
     import os
 
-    cfg = write(tmp_path, sim_config_dict(sim, tmp_path, poll={"interval": "1s",
+    cfg = write(tmp_path, sim_config_dict(sim, tmp_path, poll={"interval": "5s",
                                                               "timeout": "5s"}))
     kill_mid_post(sim, cfg, killed_at, "failover", "--yes")
     pair = shared_status(cfg)
@@ -252,7 +252,7 @@ def test_a_failover_killed_mid_way_is_seen_by_every_reader_and_finished(sim, tmp
 async def test_the_watcher_finishes_a_failover_the_cli_left_half_done(sim, tmp_path, named):
     from .watch_harness import Harness
 
-    h = Harness(sim, tmp_path, named=named, poll={"interval": "1s", "timeout": "5s",
+    h = Harness(sim, tmp_path, named=named, poll={"interval": "5s", "timeout": "5s",
                                                   "failure_threshold": 3,
                                                   "recovery_threshold": 2})
     kill_mid_post(sim, str(h.path), "d42-a", "failover", "--yes")
@@ -270,7 +270,7 @@ async def test_the_watcher_finishes_a_failover_the_cli_left_half_done(sim, tmp_p
 def test_rollback_puts_production_back_and_abandon_sends_nothing(sim, tmp_path):
     import os
 
-    cfg = write(tmp_path, sim_config_dict(sim, tmp_path, poll={"interval": "1s",
+    cfg = write(tmp_path, sim_config_dict(sim, tmp_path, poll={"interval": "5s",
                                                               "timeout": "5s"}))
     env = {"D42TUI_STATE_DIR": os.environ["D42TUI_STATE_DIR"]}
     kill_mid_post(sim, cfg, "d42-a", "failover", "--yes")
