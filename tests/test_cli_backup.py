@@ -69,4 +69,4 @@ def test_failover_plan_states_the_data_loss(sim, tmp_path):
     sim.set_fault("d42-a", "down")
     out = d42tui("failover", "--dry-run", "--config", cfg, env=env(tmp_path))
     assert out.returncode == 0, out.stdout
-    assert "failing over now loses changes made after ~" in out.stdout
+    assert "failing over now loses changes made on d42-a after ~" in out.stdout, out.stdout
