@@ -29,10 +29,10 @@ os.environ.pop("D42TUI_STATE_DIR", None)  # each trial gets its own state dir vi
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 
-from d42tui.appliance import ApplianceClient  # noqa: E402
-from d42tui.audit import JsonlLog, audit_path, outcomes  # noqa: E402
-from d42tui.config import Config, load_config  # noqa: E402
+from d42tui.appliance.client import ApplianceClient  # noqa: E402
+from d42tui.config.models import Config, load_config  # noqa: E402
 from d42tui.dns import DnsConfig  # noqa: E402
+from d42tui.engine.audit import JsonlLog, audit_path, outcomes  # noqa: E402
 from d42tui.simulator import ControlClient  # noqa: E402
 from d42tui.watch.service import Watcher  # noqa: E402
 

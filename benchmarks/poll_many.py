@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from d42tui.config import load_config  # noqa: E402
-from d42tui.poller import Poller  # noqa: E402
+from d42tui.config.models import load_config  # noqa: E402
+from d42tui.engine.poller import Poller  # noqa: E402
+from d42tui.engine.state import StateStore  # noqa: E402
 from d42tui.simulator import ControlClient  # noqa: E402
-from d42tui.state import StateStore  # noqa: E402
 
 
 def start_simulator(pairs: int, out: Path) -> subprocess.Popen:

@@ -86,6 +86,6 @@ def write_sim_config(simulator, tmp_path: Path, **kwargs) -> Path:
 
 
 def load_sim_config(simulator, tmp_path: Path, **kwargs):
-    from d42tui.config import load_config
+    from d42tui.config.models import load_config
 
     return load_config(write_sim_config(simulator, tmp_path, **kwargs)).config

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from d42tui.actions import ActionKind, plan_action
-from d42tui.audit import JsonlLog, outcomes
-from d42tui.config import state_dir
-from d42tui.poller import Poller
-from d42tui.runner import ActionRunner
-from d42tui.state import StateStore
+from d42tui.actions.planner import ActionKind, plan_action
+from d42tui.actions.runner import ActionRunner
+from d42tui.config.models import state_dir
+from d42tui.engine.audit import JsonlLog, outcomes
+from d42tui.engine.poller import Poller
+from d42tui.engine.state import StateStore
 
 from .conftest import PASSWORDS, load_sim_config
 

@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from d42tui.appliance import ApplianceClient, FailureKind, ModeAnswer
-from d42tui.audit import JsonlLog, outcomes
-from d42tui.config import ApplianceConfig
-from d42tui.state import automation_entry
+from d42tui.appliance.client import ApplianceClient, FailureKind, ModeAnswer
+from d42tui.config.models import ApplianceConfig
+from d42tui.engine.audit import JsonlLog, outcomes
+from d42tui.engine.state import automation_entry
 
 from .hostile_appliance import (
     HEALTH,

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from d42tui.appliance import ApplianceClient, FailureKind
-from d42tui.config import ApplianceConfig
+from d42tui.appliance.client import ApplianceClient, FailureKind
+from d42tui.config.models import ApplianceConfig
 
 from .conftest import PASSWORDS, load_sim_config
 

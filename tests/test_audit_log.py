@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from d42tui.audit import JsonlLog
+from d42tui.engine.audit import JsonlLog
 
 from .conftest import write_sim_config
 from .test_cli_status import d42tui

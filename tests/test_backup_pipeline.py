@@ -21,7 +21,7 @@ from d42tui.backup import (
     estimate_pair,
     landed_times,
 )
-from d42tui.config import parse_config
+from d42tui.config.models import parse_config
 
 NOW = datetime(2024, 6, 10, 12, tzinfo=UTC)
 CFG = NfsBackup(kind="nfs", path=Path("/mnt/d42/d42.bak"), max_age=26 * 3600)

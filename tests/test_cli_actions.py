@@ -108,7 +108,7 @@ def _start_failover(sim, tmp_path):
 
 
 def _audit_results(tmp_path) -> list[str]:
-    from d42tui.audit import JsonlLog
+    from d42tui.engine.audit import JsonlLog
 
     return [r["result"] for r in JsonlLog(tmp_path / "st" / "audit.jsonl").records()
             if r.get("phase") == "after"]

@@ -68,7 +68,7 @@ def test_check_exit_codes(sim, tmp_path, setup, code, word):
 
 
 def test_check_split_brain_and_no_production(sim, tmp_path):
-    from d42tui.state import StateStore
+    from d42tui.engine.state import StateStore
 
     cfg = write_sim_config(sim, tmp_path)
     state = tmp_path / "state"
@@ -118,8 +118,8 @@ def test_fingerprint_of_nothing_is_a_clear_error():
 def test_check_levels_for_each_kind_of_dns_problem(sim, tmp_path):
     import asyncio
 
-    from d42tui.cli import oneshot_config, poll_all_once
-    from d42tui.report import check_line
+    from d42tui.cli.main import oneshot_config, poll_all_once
+    from d42tui.cli.report import check_line
 
     from .conftest import load_sim_config
 

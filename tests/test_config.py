@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from d42tui.config import ConfigError, load_config, parse_config
+from d42tui.config.models import ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from d42tui.cli import oneshot_config, poll_all_once
-from d42tui.config import load_config
-from d42tui.pair import Reachability, Verdict
+from d42tui.cli.main import oneshot_config, poll_all_once
+from d42tui.config.models import load_config
+from d42tui.engine.pair import Reachability, Verdict
 from d42tui.simulator.process import SimulatorProcess, SimulatorStartError
 
 from .tui.ptyterm import ROOT, PtyProgram, wait_gone

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from d42tui.config import ConfigError, parse_config
+from d42tui.config.models import ConfigError, parse_config
 from d42tui.dns import DnsConfig, Endpoint, check_targets, dns_warnings
 from d42tui.dns.config import parse_endpoint
 

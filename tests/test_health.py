@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from d42tui.health import backup_level, parse_health, to_megabytes
+from d42tui.appliance.health import backup_level, parse_health, to_megabytes
 
 DOC_EXAMPLE = {
     "backup_status": [{"id": 1, "job_name": "Demo Backup",
@@ -55,7 +55,7 @@ def test_not_health_at_all():
 
 
 def test_numbers_that_are_not_figures():
-    from d42tui.health import to_number
+    from d42tui.appliance.health import to_number
 
     assert to_number(float("inf")) is None and to_number(float("nan")) is None
     assert to_number(10 ** 400) is None and to_number("1e999") is None
@@ -65,10 +65,10 @@ def test_numbers_that_are_not_figures():
 def test_the_card_backup_text_is_short_and_never_says_at_question_mark():
     from datetime import datetime
 
-    from d42tui.appliance import PollResult
-    from d42tui.health import BackupJobStatus, Health
-    from d42tui.pair import ApplianceView
-    from d42tui.report import backup_text
+    from d42tui.appliance.client import PollResult
+    from d42tui.appliance.health import BackupJobStatus, Health
+    from d42tui.cli.report import backup_text
+    from d42tui.engine.pair import ApplianceView
 
     def text(status: str, at) -> str:
         job = BackupJobStatus(job_name="nightly", text=status, at=at, level="warning")

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from d42tui.appliance import ApplianceClient
-from d42tui.config import ApplianceConfig
+from d42tui.appliance.client import ApplianceClient
+from d42tui.config.models import ApplianceConfig
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 

@@ -15,11 +15,11 @@ import httpx
 import pytest
 import yaml
 
-from d42tui.config import ConfigError, load_config, parse_config, state_dir
-from d42tui.pair import Verdict
-from d42tui.poller import Poller
-from d42tui.state import StateStore
-from d42tui.tui.boardtext import card_model
+from d42tui.config.models import ConfigError, load_config, parse_config, state_dir
+from d42tui.engine.pair import Verdict
+from d42tui.engine.poller import Poller
+from d42tui.engine.state import StateStore
+from d42tui.tui.text.boardtext import card_model
 
 from .conftest import PASSWORDS, sim_config_dict
 

@@ -7,11 +7,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from d42tui.appliance import Failure, FailureKind, PollResult
-from d42tui.config import parse_config
-from d42tui.health import parse_health
-from d42tui.pair import ApplianceView, AssertedMode, Reachability, Verdict, observe, pair_verdict
-from d42tui.state import StateDamaged, StateStore
+from d42tui.appliance.client import Failure, FailureKind, PollResult
+from d42tui.appliance.health import parse_health
+from d42tui.config.models import parse_config
+from d42tui.engine.pair import (
+    ApplianceView,
+    AssertedMode,
+    Reachability,
+    Verdict,
+    observe,
+    pair_verdict,
+)
+from d42tui.engine.state import StateDamaged, StateStore
 
 from .test_config import GOOD
 from .test_health import DOC_EXAMPLE

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from d42tui.config import state_dir
-from d42tui.pair import Reachability, Verdict
-from d42tui.poller import Poller
-from d42tui.state import StateStore
+from d42tui.config.models import state_dir
+from d42tui.engine.pair import Reachability, Verdict
+from d42tui.engine.poller import Poller
+from d42tui.engine.state import StateStore
 
 from .conftest import load_sim_config
 

@@ -12,7 +12,7 @@ import json
 import pytest
 import yaml
 
-from d42tui.audit import outcomes
+from d42tui.engine.audit import outcomes
 
 from .conftest import sim_config_dict
 from .test_cli_status import d42tui
@@ -363,7 +363,7 @@ def test_a_refused_promotion_after_the_demote_re_promotes_the_old_primary(sim, t
 def forged(pair, how: str):
     from dataclasses import replace
 
-    from d42tui.journal import JournalStep, StepKind
+    from d42tui.actions.journal import JournalStep, StepKind
 
     from .watch_harness import failover_journal
 
@@ -384,8 +384,8 @@ def forged(pair, how: str):
 ])
 async def test_a_journal_that_does_not_hold_up_is_set_aside_never_obeyed(sim, tmp_path, named,
                                                                        how, why):
-    from d42tui.journal import save_journal
-    from d42tui.state import automation_entry
+    from d42tui.actions.journal import save_journal
+    from d42tui.engine.state import automation_entry
 
     from .test_watch_chaos import notify
     from .watch_harness import Harness, Receiver
@@ -410,7 +410,7 @@ async def test_a_journal_that_does_not_hold_up_is_set_aside_never_obeyed(sim, tm
 # --- a slow DNS step never holds up polling, fencing or the heartbeat ---------------------
 
 async def test_a_slow_dns_step_does_not_stop_fencing_or_the_heartbeat(sim, tmp_path, named):
-    from d42tui.state import automation_entry
+    from d42tui.engine.state import automation_entry
     from d42tui.watch.status import read_automation
 
     from .watch_harness import TARGETS, Harness
@@ -435,13 +435,13 @@ async def test_a_slow_dns_step_does_not_stop_fencing_or_the_heartbeat(sim, tmp_p
 
 async def test_when_the_re_promotion_fails_too_the_result_says_no_production_and_how(sim,
                                                                                     tmp_path):
-    from d42tui.actions import ActionKind, plan_action
-    from d42tui.appliance import ApplianceClient, Failure, FailureKind, ModeChangeResult
-    from d42tui.audit import JsonlLog
-    from d42tui.config import load_config
-    from d42tui.poller import Poller
-    from d42tui.runner import ActionRunner
-    from d42tui.state import StateStore
+    from d42tui.actions.planner import ActionKind, plan_action
+    from d42tui.actions.runner import ActionRunner
+    from d42tui.appliance.client import ApplianceClient, Failure, FailureKind, ModeChangeResult
+    from d42tui.config.models import load_config
+    from d42tui.engine.audit import JsonlLog
+    from d42tui.engine.poller import Poller
+    from d42tui.engine.state import StateStore
 
     class RefusesProduction(ApplianceClient):
         """Both accept standby; neither takes production back (a broken Appliance Manager)."""

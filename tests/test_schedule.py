@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from d42tui.schedule import (
+from d42tui.engine.schedule import (
     DataAgeEstimate,
     ScheduleError,
     countdown_text,
@@ -292,7 +292,7 @@ def test_reason_says_a_running_restore_is_not_counted() -> None:
 
 
 def test_a_standby_that_was_production_holds_its_own_data_until_it_restores() -> None:
-    from d42tui.schedule import since_role_switch
+    from d42tui.engine.schedule import since_role_switch
 
     # backups at 01:00, restores at 03:00 on the standby; d42-a, production until a
     # failover at 10:20, is now the standby. The crons alone say it restored the 01:00 backup

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from d42tui.config import load_config
-from d42tui.secretcheck import secret_problems
-from d42tui.secrets import SecretFailure
+from d42tui.config.models import load_config
+from d42tui.config.secretcheck import secret_problems
+from d42tui.config.secrets import SecretFailure
 
 from .conftest import PASSWORDS, sim_config_dict
 from .test_cli_status import d42tui
@@ -89,7 +89,7 @@ def test_a_secret_commands_stderr_reaches_no_record(sim, tmp_path):
 
 def test_the_error_itself_carries_no_stderr_for_every_reader_of_it(tmp_path):
     """SFTP, TSIG and webhook readers put str(SecretError) in their own messages."""
-    from d42tui.secrets import Secret, SecretError
+    from d42tui.config.secrets import Secret, SecretError
 
     leaky = script(tmp_path, "leaky", f"echo {LEAKED} >&2\necho {LEAKED}\nexit 4\n")
     with pytest.raises(SecretError) as info:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from cryptography import x509
 
-from d42tui.config import load_config
+from d42tui.config.models import load_config
 from d42tui.simulator import (
     FAULT_KINDS,
     ControlClient,

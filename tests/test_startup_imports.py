@@ -22,7 +22,7 @@ def _loaded_after(code: str) -> set[str]:
 
 @pytest.mark.parametrize("code", [
     # every command builds the whole parser before it knows what it will run
-    "from d42tui.cli import build_parser; build_parser().parse_args(['--demo'])",
+    "from d42tui.cli.main import build_parser; build_parser().parse_args(['--demo'])",
     # the demo starts its simulator process before anything heavy is loaded
     "import d42tui.simulator.process",
 ])
@@ -32,6 +32,6 @@ def test_the_first_steps_load_no_heavy_library(code):
 
 
 def test_httpx_comes_without_its_command_line_tool():
-    loaded = _loaded_after("import d42tui.appliance")
+    loaded = _loaded_after("import d42tui.appliance.client")
     assert "httpx" in loaded
     assert not loaded & {"click", "pygments"}

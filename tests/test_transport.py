@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from d42tui.transport import LeanTransport
+from d42tui.appliance.transport import LeanTransport
 
 
 async def serve(responses: list[bytes]):

@@ -8,9 +8,9 @@ import json
 import pytest
 import yaml
 
-from d42tui.appliance import ApplianceClient, FailureKind
-from d42tui.config import ApplianceConfig
-from d42tui.pair import shows_outage
+from d42tui.appliance.client import ApplianceClient, FailureKind
+from d42tui.config.models import ApplianceConfig
+from d42tui.engine.pair import shows_outage
 
 from .conftest import sim_config_dict
 from .test_cli_status import d42tui

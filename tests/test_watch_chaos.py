@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from d42tui.appliance import ApplianceClient
-from d42tui.audit import outcomes
-from d42tui.runner import pair_lock
-from d42tui.state import automation_entry, read_heartbeat
+from d42tui.actions.runner import pair_lock
+from d42tui.appliance.client import ApplianceClient
+from d42tui.engine.audit import outcomes
+from d42tui.engine.state import automation_entry, read_heartbeat
 from d42tui.watch.lock import WatcherRunning
 from d42tui.watch.status import pause_automation, read_automation, resume_automation
 
@@ -672,7 +672,7 @@ async def test_a_standby_that_returns_is_told_standby_again(h):
 
 
 async def test_a_plan_that_sent_nothing_is_abandoned_on_restart(sim, tmp_path, named):
-    from d42tui.journal import save_journal
+    from d42tui.actions.journal import save_journal
 
     from .watch_harness import failover_journal
 
@@ -691,7 +691,7 @@ async def test_a_plan_that_sent_nothing_is_abandoned_on_restart(sim, tmp_path, n
 
 
 async def test_an_unreadable_journal_is_moved_aside_and_reported(sim, tmp_path, named, receiver):
-    from d42tui.state import update_pair
+    from d42tui.engine.state import update_pair
 
     h = Harness(sim, tmp_path, named=named, automation=notify(receiver))
     update_pair(h.store, "main", lambda entry, auto: auto.update(journal={"from": "v99"}))
@@ -711,7 +711,7 @@ class DeadMainApplication(ApplianceClient):
     """d42-a's Appliance Manager answers health; its main application (the API) does not."""
 
     async def api_alive(self, *args, **kwargs):  # main adds a deadline argument
-        from d42tui.appliance import Failure, FailureKind
+        from d42tui.appliance.client import Failure, FailureKind
 
         if self.cfg.name == "d42-a":
             return Failure(FailureKind.SERVER_ERROR, "HTTP 500 from the main application")

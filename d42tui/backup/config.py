@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, SecretStr, Tag, field_validator, model_validator
 
-from ..configtypes import Duration, StrictModel, check_one_secret, pick_secret
-from ..secrets import Secret
-from ..urls import split_http_url
+from ..config.secrets import Secret
+from ..config.types import Duration, StrictModel, check_one_secret, pick_secret
+from ..config.urls import split_http_url
 
 
 class _BackupCommon(StrictModel):

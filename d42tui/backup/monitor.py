@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import schedule
-from ..config import PairConfig
+from ..config.models import PairConfig
+from ..engine import schedule
 from . import make_checker
 from .pipeline import PipelineWarning, Severity, _file_warnings, _schedule_warnings, estimate_pair
 from .status import BackupChecker, BackupFileStatus

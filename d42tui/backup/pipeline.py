@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from .. import schedule
+from ..engine import schedule
 from .config import AnyBackup
 from .status import BackupFileStatus, BackupState
 
 if TYPE_CHECKING:
-    from ..config import PairConfig
+    from ..config.models import PairConfig
 
 
 class Severity(StrEnum):

@@ -20,7 +20,7 @@ from pathlib import Path
 import paramiko
 from paramiko.ssh_exception import NoValidConnectionsError
 
-from ..secrets import SecretError
+from ..config.secrets import SecretError
 from .config import SftpBackup
 from .status import UTC, BackupChecker, BackupCheckError, ErrorKind, Observation, log, utc_now
 

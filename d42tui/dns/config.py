@@ -21,9 +21,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ..configerrors import may_echo
-from ..configtypes import Duration, StrictModel, check_one_secret, pick_secret
-from ..secrets import Secret
+from ..config.messages import may_echo
+from ..config.secrets import Secret
+from ..config.types import Duration, StrictModel, check_one_secret, pick_secret
 
 RecordType = Literal["A", "AAAA", "CNAME"]
 TsigAlgorithm = Literal["hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224",

@@ -25,7 +25,7 @@ import dns.rdatatype
 import dns.tsig
 import dns.update
 
-from ..secrets import SecretError
+from ..config.secrets import SecretError
 from .backend import DnsUpdateResult, UpdateOutcome
 from .config import DnsConfig, Endpoint, Rfc2136Backend
 from .lookup import ask, resolve_endpoint

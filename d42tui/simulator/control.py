@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from .._httpx import httpx
+from ..appliance._httpx import httpx
 from .appliance import FAULT_KINDS
 from .http import Request, Response
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..durations import format_duration
+from ..config.durations import format_duration
 from .core import Simulator
 
 BACKUP_CRON = "0 */4 * * *"
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.config_out is not None:
         config_path = args.config_out
     else:
-        from ..config import state_dir
+        from ..config.models import state_dir
 
         config_path = state_dir() / "simulated-pair.yaml"
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..config import PairConfig
+from ..config.models import PairConfig
 from .screens.action_dialog import ActionDialog
 from .screens.board import BoardScreen
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from ..config import Config
+    from ..config.models import Config
     from .desk import ActionDesk
 
 

@@ -27,15 +27,14 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 
-from ..audit import JsonlLog, audit_path, events_path
-from ..config import Config, PairConfig
-from ..durations import format_duration
-from ..pair import AssertedMode, PairSnapshot
-from ..poller import Poller
-from ..report import dns_label, dns_level, pair_dns_problem
-from ..state import StateStore
+from ..cli.report import dns_label, dns_level, pair_dns_problem
+from ..config.durations import format_duration
+from ..config.models import Config, PairConfig
+from ..engine.audit import JsonlLog, audit_path, events_path
+from ..engine.pair import AssertedMode, PairSnapshot
+from ..engine.poller import Poller
+from ..engine.state import StateStore
 from .actionkeys import ActionKeys
-from .boardtext import Line
 from .demo import DemoControl, FaultChoice
 from .desk import ActionDesk
 from .dnswatch import DnsWatch
@@ -49,6 +48,7 @@ from .screens.confirm_quit import ConfirmQuitScreen
 from .screens.help import HelpScreen
 from .screens.too_small import TooSmallScreen
 from .signals import SignalExits
+from .text.boardtext import Line
 from .themes import DEFAULT_THEME, load_themes
 from .timeline_events import TimelineEvent, console_event
 
@@ -151,7 +151,7 @@ class ConsoleApp(ActionKeys, App[int]):
         self._automation_read: dict[str, float] = {}  # pair -> monotonic time of the last read
         runner = None
         if poller is not None and store is not None:
-            from ..runner import ActionRunner
+            from ..actions.runner import ActionRunner
 
             runner = ActionRunner(config, poller, store, self.audit_log, read_only=read_only,
                                   clock=clock)
@@ -274,7 +274,7 @@ class ConsoleApp(ActionKeys, App[int]):
             state = read_automation(self.store, self.config.pair(pair), self.clock())
         except (OSError, ValueError, KeyError, TypeError):  # a damaged record: keep the last state
             return self.automation.get(pair)
-        from .autotext import automation_text
+        from .text.autotext import automation_text
 
         old = self.automation.get(pair)
         self.automation[pair] = state

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from textual.screen import ModalScreen
 
-from ..actions import ActionKind, Plan, plan_action
-from ..pair import effective_production
-from ..report import mode_text, reach_text
-from .actiontext import (
+from ..actions.planner import ActionKind, Plan, plan_action
+from ..cli.report import mode_text, reach_text
+from ..engine.pair import effective_production
+from .screens.action_dialog import ActionDialog
+from .text.actiontext import (
     VERB,
     PlanContext,
     dns_switched,
@@ -24,13 +25,12 @@ from .actiontext import (
     timeline_text,
     timeline_tone,
 )
-from .boardtext import fencing_due
-from .screens.action_dialog import ActionDialog
+from .text.boardtext import fencing_due
 from .timeline_events import TimelineEvent
 
 if TYPE_CHECKING:
-    from ..config import PairConfig
-    from ..runner import ActionResult, ActionRunner
+    from ..actions.runner import ActionResult, ActionRunner
+    from ..config.models import PairConfig
     from .app import ConsoleApp
     from .screens.automation_dialog import AutomationRequest
 

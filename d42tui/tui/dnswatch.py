@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..config import PairConfig
+from ..config.models import PairConfig
 
 if TYPE_CHECKING:
     from textual.app import App

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from ..pair import PairSnapshot, PairVerdict, Reachability, Verdict
-from .boardtext import verdict_tone
+from ..engine.pair import PairSnapshot, PairVerdict, Reachability, Verdict
+from .text.boardtext import verdict_tone
 from .timeline_events import TimelineEvent, snapshot_events
 
 WINDOW = 60.0  # seconds: changes counted together; still this long ends a flapping episode

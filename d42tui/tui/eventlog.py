@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.app import App
 
-from ..audit import JsonlLog
+from ..engine.audit import JsonlLog
 
 
 class EventRecorder:

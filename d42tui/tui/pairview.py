@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..pair import PairSnapshot
+from ..engine.pair import PairSnapshot
 from .timeline_events import TimelineEvent
 
 

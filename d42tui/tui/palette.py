@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 from textual.app import SystemCommand
 from textual.screen import Screen
 
-from .boardtext import fencing_due
 from .demo import FAULTS, FaultChoice
 from .policy import MUTATING, TITLES
 from .screens.board import BoardScreen
+from .text.boardtext import fencing_due
 
 if TYPE_CHECKING:
     from .app import ConsoleApp

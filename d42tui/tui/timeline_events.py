@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from ..pair import PairSnapshot, Reachability
-from .boardtext import REACH_TONE, Tone, verdict_tone
+from ..engine.pair import PairSnapshot, Reachability
+from .text.boardtext import REACH_TONE, Tone, verdict_tone
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The cron maths watch mode needs, in epoch seconds: restore windows and the data loss.
 
-Thin adapters over `d42tui.schedule` (DST-correct, shared with the console), so the
+Thin adapters over `d42tui.engine.schedule` (DST-correct, shared with the console), so the
 watcher and the board always agree on the restore window and the standby's data age.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .. import schedule
+from ..engine import schedule
 
 
 def _at(ts: float) -> datetime:

@@ -11,10 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
-from ..configtypes import Duration, StrictModel, check_one_secret, pick_secret
-from ..secrets import Secret
+from ..config.secrets import Secret
+from ..config.types import Duration, StrictModel, check_one_secret, pick_secret
+from ..config.urls import split_http_url
 from ..text import quoted
-from ..urls import split_http_url
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}

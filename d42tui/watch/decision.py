@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ..appliance import PollResult
-from ..config import PairConfig, PollConfig
-from ..durations import format_duration
-from ..health import Health
-from ..pair import NETWORK_WORKS, ApplianceView, Level, Verdict
+from ..appliance.client import PollResult
+from ..appliance.health import Health
+from ..config.durations import format_duration
+from ..config.models import PairConfig, PollConfig
+from ..engine.pair import NETWORK_WORKS, ApplianceView, Level, Verdict
 from .status import Pause
 
 

@@ -1,7 +1,7 @@
 """The watcher's driver of the one engine: its decisions become plans of the one planner,
 carried out by the journaled engine a round at a time; returning appliances are fenced.
 
-Nothing here sends a request or writes a step itself: `d42tui.engine` does, for the
+Nothing here sends a request or writes a step itself: `d42tui.actions.steps` does, for the
 console, the CLI and the watcher alike.
 """
 
@@ -12,12 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from ..actions import ActionKind, Plan, picture_of, plan_action
-from ..appliance import ApplianceClient
-from ..audit import JsonlLog, new_action_id
-from ..config import PairConfig
-from ..engine import Engine, Policy
-from ..journal import (
+from ..actions.journal import (
     Journal,
     JournalStep,
     StepKind,
@@ -28,9 +23,14 @@ from ..journal import (
     new_journal,
     set_aside_journal,
 )
-from ..pair import ApplianceView, PairSnapshot
-from ..preflight import plan_problems
-from ..state import StateStore
+from ..actions.planner import ActionKind, Plan, picture_of, plan_action
+from ..actions.preflight import plan_problems
+from ..actions.steps import Engine, Policy
+from ..appliance.client import ApplianceClient
+from ..config.models import PairConfig
+from ..engine.audit import JsonlLog, new_action_id
+from ..engine.pair import ApplianceView, PairSnapshot
+from ..engine.state import StateStore
 from ._schedule import data_loss_text
 from .config import AutomationConfig
 from .decision import Decision

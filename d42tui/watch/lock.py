@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..locks import LockHeld, pid_lock
+from ..engine.locks import LockHeld, pid_lock
 
 
 class WatcherRunning(Exception):

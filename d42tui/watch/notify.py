@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .._httpx import httpx
-from ..secrets import SecretError
+from ..appliance._httpx import httpx
+from ..config.secrets import SecretError
 from ._schedule import iso
 from .config import SEVERITY_ORDER, NotifyConfig, Severity, check_webhook_url
 

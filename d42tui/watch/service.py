@@ -13,11 +13,11 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
-from ..appliance import ApplianceClient
-from ..audit import JsonlLog, audit_path, events_path
-from ..config import Config, state_dir
-from ..poller import Poller
-from ..state import StateStore
+from ..appliance.client import ApplianceClient
+from ..config.models import Config, state_dir
+from ..engine.audit import JsonlLog, audit_path, events_path
+from ..engine.poller import Poller
+from ..engine.state import StateStore
 from .decision import Decision
 from .lock import watch_lock
 from .notify import Notifier

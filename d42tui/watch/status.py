@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from ..audit import JsonlLog, new_action_id
-from ..config import Config, PairConfig, state_dir
-from ..durations import MAX_DURATION
-from ..state import StateDamaged, StateStore, automation_entry, read_heartbeat, update_pair
+from ..config.durations import MAX_DURATION
+from ..config.models import Config, PairConfig, state_dir
+from ..engine.audit import JsonlLog, new_action_id
+from ..engine.state import StateDamaged, StateStore, automation_entry, read_heartbeat, update_pair
 from ..text import clean_text
 from ._schedule import iso
 

@@ -13,14 +13,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from ..audit import JsonlLog, new_action_id
-from ..config import PairConfig
-from ..journal import Journal, StepKind
-from ..pair import ApplianceView, PairSnapshot, Reachability, Verdict, observe
-from ..poller import PairPoller
-from ..preflight import plan_problems
-from ..runner import ActionBusy, pair_lock
-from ..state import StateDamaged, StateStore, automation_entry, write_heartbeat
+from ..actions.journal import Journal, StepKind
+from ..actions.preflight import plan_problems
+from ..actions.runner import ActionBusy, pair_lock
+from ..config.models import PairConfig
+from ..engine.audit import JsonlLog, new_action_id
+from ..engine.pair import ApplianceView, PairSnapshot, Reachability, Verdict, observe
+from ..engine.poller import PairPoller
+from ..engine.state import StateDamaged, StateStore, automation_entry, write_heartbeat
 from . import executor
 from ._schedule import restore_finished_between, restore_window
 from .decision import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from .._httpx import httpx
+from ..appliance._httpx import httpx
 from .config import Witness
 from .decision import WitnessRound
 

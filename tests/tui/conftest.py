@@ -8,9 +8,9 @@ from datetime import UTC
 
 import pytest
 
-from d42tui.config import load_config, state_dir
-from d42tui.poller import Poller
-from d42tui.state import StateStore
+from d42tui.config.models import load_config, state_dir
+from d42tui.engine.poller import Poller
+from d42tui.engine.state import StateStore
 from d42tui.tui.app import ConsoleApp, DemoConsoleApp
 from d42tui.tui.demo import SimulatorDemo
 from d42tui.tui.themes import BUILTIN_DIR, load_themes

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from d42tui.appliance import Failure, FailureKind, PollResult
-from d42tui.config import Config
-from d42tui.health import BackupJobStatus, Health
-from d42tui.pair import ApplianceView, AssertedMode, PairSnapshot, Reachability, pair_verdict
+from d42tui.appliance.client import Failure, FailureKind, PollResult
+from d42tui.appliance.health import BackupJobStatus, Health
+from d42tui.config.models import Config
+from d42tui.engine.pair import ApplianceView, AssertedMode, PairSnapshot, Reachability, pair_verdict
 
 # 2024-05-14 02:17:30 UTC: 1 h 42 min 30 s before the 04:00 backup, 2 h 12 min 30 s before
 # the 04:30 restore.
@@ -112,10 +112,10 @@ def no_production(config: Config, pair: int = 0) -> PairSnapshot:
 def pipeline(*warnings: str, stale: bool = False):
     """A backup pipeline as the engine's monitor would report it at NOW: the 00:00 backup
     landed (1.2 GiB), the 00:30 restore took it, so the standby's data is ~2 h 17 min old."""
-    from d42tui import schedule
     from d42tui.backup.monitor import PipelineView
     from d42tui.backup.pipeline import Code, PipelineWarning, Severity
     from d42tui.backup.status import BackupFileStatus, BackupState
+    from d42tui.engine import schedule
 
     now = datetime.fromtimestamp(NOW, UTC)
     taken = datetime(2024, 5, 13 if stale else 14, 0, 0, tzinfo=UTC)

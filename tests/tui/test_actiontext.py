@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from d42tui.actions import ActionKind, plan_action
-from d42tui.pair import AssertedMode
-from d42tui.runner import ActionResult, StepResult
-from d42tui.tui.actiontext import confirm_label, plan_lines, result_lines
-from d42tui.tui.boardtext import fencing_due
-from d42tui.tui.paneltext import dns_lines, pipeline_lines
+from d42tui.actions.planner import ActionKind, plan_action
+from d42tui.actions.runner import ActionResult, StepResult
+from d42tui.engine.pair import AssertedMode
+from d42tui.tui.text.actiontext import confirm_label, plan_lines, result_lines
+from d42tui.tui.text.boardtext import fencing_due
+from d42tui.tui.text.paneltext import dns_lines, pipeline_lines
 
 from . import handmade as H
 
@@ -103,7 +103,7 @@ def test_re_assert_is_offered_to_a_returning_appliance_until_it_is_done():
 def _context(snap, now=H.NOW):
     from zoneinfo import ZoneInfo
 
-    from d42tui.tui.actiontext import PlanContext
+    from d42tui.tui.text.actiontext import PlanContext
 
     return PlanContext(snap, ZoneInfo("UTC"), now)
 
@@ -111,7 +111,7 @@ def _context(snap, now=H.NOW):
 def test_the_data_age_is_worded_for_the_action_and_a_minute_is_not_0():
     from datetime import UTC, datetime
 
-    from d42tui import schedule
+    from d42tui.engine import schedule
 
     config = H.make_config()
     pair = config.pairs[0]
@@ -160,7 +160,7 @@ def test_the_reassert_dialog_shows_the_probe_that_is_the_reason_to_act():
 
 
 def test_a_done_reassert_says_re_asserted_not_changed():
-    from d42tui.tui.actiontext import timeline_text
+    from d42tui.tui.text.actiontext import timeline_text
 
     config = H.make_config()
     plan = plan_action(ActionKind.REASSERT, config.pairs[0], H.healthy(config), "d42-b")

@@ -9,11 +9,11 @@ from datetime import UTC
 
 from textual.widgets import Button, Input
 
-from d42tui.audit import JsonlLog
-from d42tui.state import StateStore, automation_entry, write_heartbeat
-from d42tui.tui.autotext import automation_line, automation_short, automation_text
+from d42tui.engine.audit import JsonlLog
+from d42tui.engine.state import StateStore, automation_entry, write_heartbeat
 from d42tui.tui.screens.automation_dialog import AutomationDialog
 from d42tui.tui.screens.pairs import PairsScreen
+from d42tui.tui.text.autotext import automation_line, automation_short, automation_text
 from d42tui.watch.status import automation_state, pause_automation
 
 from . import handmade as H

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from d42tui.tui.boardtext import (
+from d42tui.tui.policy import MUTATING, TITLES, ActionPolicy
+from d42tui.tui.text.boardtext import (
     age_text,
     banner_model,
     card_model,
@@ -13,7 +14,6 @@ from d42tui.tui.boardtext import (
     pair_row,
     restore_window,
 )
-from d42tui.tui.policy import MUTATING, TITLES, ActionPolicy
 from d42tui.tui.timeline_events import snapshot_events
 
 from . import handmade as H
@@ -127,7 +127,7 @@ def test_split_brain_and_no_production_banners():
 
 
 def test_a_wrong_service_name_heads_the_banner_even_when_the_appliances_are_fine():
-    from d42tui.report import pair_dns_problem
+    from d42tui.cli.report import pair_dns_problem
 
     config = H.make_config(dns=True)
     pair = config.pairs[0]
@@ -198,7 +198,7 @@ def test_read_only_is_one_policy_for_every_mutating_action():
 
 
 def test_status_output_never_cuts_the_backup_text_the_card_marks_its_cut():
-    from d42tui.report import status_table
+    from d42tui.cli.report import status_table
 
     config = H.make_config()
     pair = config.pairs[0]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from d42tui.config import state_dir
-from d42tui.state import StateStore
+from d42tui.config.models import state_dir
+from d42tui.engine.state import StateStore
 from d42tui.tui.screens.board import BoardScreen
 from d42tui.tui.screens.help import HelpScreen
 from d42tui.tui.screens.pairs import PairsScreen

@@ -103,7 +103,7 @@ async def test_n_with_a_typed_address_and_a_cancel_sends_nothing(sim, named, tmp
 
 
 async def test_the_editor_takes_a_ttl_for_this_switch(sim, named, tmp_path):
-    from d42tui.audit import JsonlLog
+    from d42tui.engine.audit import JsonlLog
 
     app = dns_app(sim, named, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from d42tui.audit import JsonlLog
+from d42tui.engine.audit import JsonlLog
 
 from ..conftest import write_sim_config
 from .ptyterm import ROOT, wait_gone

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from d42tui.audit import JsonlLog
-from d42tui.pair import Verdict
+from d42tui.engine.audit import JsonlLog
+from d42tui.engine.pair import Verdict
 from d42tui.tui.eventfold import FLAP_AFTER, WINDOW, EventFold
 
 from . import handmade as H

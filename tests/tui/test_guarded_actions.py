@@ -7,8 +7,8 @@ import asyncio
 
 from textual.widgets import Button
 
-from d42tui.audit import JsonlLog
-from d42tui.report import hhmm
+from d42tui.cli.report import hhmm
+from d42tui.engine.audit import JsonlLog
 from d42tui.tui.screens.action_dialog import ActionDialog
 from d42tui.tui.screens.choose_appliance import ChooseApplianceScreen
 from d42tui.tui.screens.confirm_quit import ConfirmQuitScreen
@@ -313,7 +313,7 @@ async def test_verdict_changes_go_to_events_jsonl_for_the_export(sim, tmp_path):
 
 
 async def test_the_export_merges_console_verdicts_with_actions(sim, tmp_path):
-    from d42tui.audit import export_markdown
+    from d42tui.engine.audit import export_markdown
 
     app = sim_app(sim, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -328,8 +328,8 @@ async def test_the_export_merges_console_verdicts_with_actions(sim, tmp_path):
 
 
 async def test_the_demo_keeps_audit_and_events_in_its_own_state_dir(sim, tmp_path):
-    from d42tui.poller import Poller
-    from d42tui.state import StateStore
+    from d42tui.engine.poller import Poller
+    from d42tui.engine.state import StateStore
     from d42tui.tui.app import DemoConsoleApp
     from d42tui.tui.demo import SimulatorDemo
 

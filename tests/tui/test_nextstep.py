@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from d42tui.appliance import FailureKind, PollResult
-from d42tui.pair import ApplianceView, Reachability, Verdict
-from d42tui.tui.boardtext import banner_model, card_model
-from d42tui.tui.nextstep import BY_VERDICT, next_step
+from d42tui.appliance.client import FailureKind, PollResult
+from d42tui.engine.pair import ApplianceView, Reachability, Verdict
+from d42tui.tui.text.boardtext import banner_model, card_model
+from d42tui.tui.text.nextstep import BY_VERDICT, next_step
+from d42tui.tui.text.wrap import wrap_line
 from d42tui.tui.widgets.verdict_banner import MAX_LINES, banner_rows
-from d42tui.tui.wrap import wrap_line
 
 from . import handmade as H
 
@@ -147,7 +147,7 @@ def test_both_down_says_there_is_nothing_to_fail_over_to():
 
 
 def test_a_vendor_message_s_full_stop_is_not_doubled_in_the_banner():
-    from d42tui.appliance import Failure
+    from d42tui.appliance.client import Failure
 
     config, pair = _pair()
     view = H.failing("d42-a", 5, FailureKind.UNAUTHORIZED)

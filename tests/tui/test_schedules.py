@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from d42tui.config import Config
+from d42tui.config.models import Config
 from d42tui.tui.widgets.countdown import Countdown
 
 from . import handmade as H
@@ -57,8 +57,8 @@ async def test_a_restore_before_its_backup_lands_is_warned():
     app = handmade_app(config=Config.model_validate(data))
     from dataclasses import replace
 
-    from d42tui import schedule
     from d42tui.backup.pipeline import Code, PipelineWarning, Severity
+    from d42tui.engine import schedule
 
     pair = app.config.pairs[0]
     clash = schedule.restore_before_backup_lands(pair.backup_cron, pair.restore_cron, pair.zone,

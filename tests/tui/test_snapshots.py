@@ -85,7 +85,7 @@ def test_board_with_pipeline_and_dns_mismatch(snap_compare):
 
 def test_board_automation_paused(snap_compare, tmp_path):
     """The automation line at 80x24: a live watcher, paused by a person until 04:17."""
-    from d42tui.state import StateStore, write_heartbeat
+    from d42tui.engine.state import StateStore, write_heartbeat
     from d42tui.watch.status import pause_automation
 
     store = StateStore(tmp_path / "state")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 
-from d42tui.cli import main
+from d42tui.cli.main import main
 from d42tui.tui.themes import BUILTIN_DIR, load_themes
 
 from .conftest import handmade_app

@@ -17,9 +17,10 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from ...actions import Plan, picture_changes, picture_of
-from ...pair import PairSnapshot
-from ..actiontext import (
+from ...actions.planner import Plan, picture_changes, picture_of
+from ...engine.pair import PairSnapshot
+from ..pairview import PairView
+from ..text.actiontext import (
     PlanContext,
     confirm_text,
     force_text,
@@ -30,12 +31,11 @@ from ..actiontext import (
     title,
     wrong_name_prompt,
 )
-from ..boardtext import Line
-from ..pairview import PairView
+from ..text.boardtext import Line
+from ..text.wrap import wrap_line
 from ..timeline_events import TimelineEvent
 from ..widgets._tones import lines_content
 from ..widgets.name_field import NameField
-from ..wrap import wrap_line
 
 Phase = str  # "confirm" -> "running" -> "result"
 

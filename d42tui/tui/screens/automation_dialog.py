@@ -18,9 +18,9 @@ from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ...durations import parse_duration
+from ...config.durations import parse_duration
 from ...watch.status import AutomationState
-from ..autotext import automation_line, pause_effect, resume_effect
+from ..text.autotext import automation_line, pause_effect, resume_effect
 from ..widgets._tones import lines_content
 from .action_dialog import type_into
 

@@ -11,13 +11,13 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ...config import PairConfig
-from ...pair import PairSnapshot, effective_production
-from ..autotext import automation_line
-from ..boardtext import banner_model, card_model, fencing_due, waiting_card
-from ..nextstep import next_step
+from ...config.models import PairConfig
+from ...engine.pair import PairSnapshot, effective_production
 from ..pairview import PairView
-from ..paneltext import dns_lines, pipeline_lines
+from ..text.autotext import automation_line
+from ..text.boardtext import banner_model, card_model, fencing_due, waiting_card
+from ..text.nextstep import next_step
+from ..text.paneltext import dns_lines, pipeline_lines
 from ..timeline_events import TimelineEvent
 from ..widgets.appliance_card import ApplianceCard
 from ..widgets.line_panel import LinePanel

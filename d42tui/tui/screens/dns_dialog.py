@@ -16,10 +16,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
-from ...actions import plan_dns
-from ...config import PairConfig
-from ...pair import PairSnapshot
-from ..paneltext import dns_lines
+from ...actions.planner import plan_dns
+from ...config.models import PairConfig
+from ...engine.pair import PairSnapshot
+from ..text.paneltext import dns_lines
 from ..widgets._tones import lines_content
 from .action_dialog import ActionDialog
 

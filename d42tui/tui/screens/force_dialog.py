@@ -14,7 +14,7 @@ from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ...actions import Plan
+from ...actions.planner import Plan
 from ..widgets._tones import lines_content
 from .action_dialog import type_into
 

@@ -11,11 +11,11 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from ..boardtext import Line
 from ..demo import fault_menu_lines
 from ..policy import MUTATING
+from ..text.boardtext import Line
+from ..text.wrap import wrap_line
 from ..widgets._tones import line_content
-from ..wrap import wrap_line
 
 if TYPE_CHECKING:
     from ..app import ConsoleApp

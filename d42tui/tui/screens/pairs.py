@@ -9,10 +9,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ...pair import PairSnapshot
-from ..autotext import automation_short
-from ..boardtext import pair_row
+from ...engine.pair import PairSnapshot
 from ..pairview import PairView
+from ..text.autotext import automation_short
+from ..text.boardtext import pair_row
 from ..timeline_events import TimelineEvent
 from ..widgets.pair_table import PairTable
 from ..widgets.status_line import StatusLine

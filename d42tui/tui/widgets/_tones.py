@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from ..boardtext import Line
+from ..text.boardtext import Line
 
 TONE_STYLE = {
     "": "",

@@ -12,7 +12,7 @@ from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ..boardtext import CARD_LINES, CardModel
+from ..text.boardtext import CARD_LINES, CardModel
 from ._tones import TONE_CLASSES, lines_content
 
 

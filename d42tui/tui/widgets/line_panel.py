@@ -11,7 +11,7 @@ from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ..boardtext import Line
+from ..text.boardtext import Line
 from ._tones import lines_content
 
 

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from ..boardtext import PairRow
+from ..text.boardtext import PairRow
 
 COLUMNS = (("pair", "Pair"), ("verdict", "Verdict"), ("automation", "Auto"),
            ("production", "Production"), ("standby", "Standby"), ("summary", "Summary"))

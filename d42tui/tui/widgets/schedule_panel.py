@@ -18,9 +18,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ... import schedule
-from ...config import PairConfig
-from ..boardtext import clock_text, next_fire, restore_window
+from ...config.models import PairConfig
+from ...engine import schedule
+from ..text.boardtext import clock_text, next_fire, restore_window
 from .countdown import Countdown
 
 

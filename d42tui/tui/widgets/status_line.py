@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ..boardtext import Line
+from ..text.boardtext import Line
 from ._tones import line_content
 
 

@@ -16,9 +16,9 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..boardtext import Line
+from ..text.boardtext import Line
+from ..text.wrap import wrap_line
 from ..timeline_events import TimelineEvent
-from ..wrap import wrap_line
 
 MAX_EVENTS = 1000
 STAMP = len("00:00:00 ")

@@ -11,8 +11,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ..boardtext import BannerModel, Line
-from ..wrap import wrap_line
+from ..text.boardtext import BannerModel, Line
+from ..text.wrap import wrap_line
 from ._tones import TONE_CLASSES, line_content
 
 MAX_LINES = 6
