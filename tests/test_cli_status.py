@@ -118,7 +118,7 @@ def test_fingerprint_of_nothing_is_a_clear_error():
 def test_check_levels_for_each_kind_of_dns_problem(sim, tmp_path):
     import asyncio
 
-    from d42tui.cli.main import oneshot_config, poll_all_once
+    from d42tui.cli.common import oneshot_config, poll_all_once
     from d42tui.cli.report import check_line
 
     from .conftest import load_sim_config

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from d42tui.cli.main import oneshot_config, poll_all_once
+from d42tui.cli.common import oneshot_config, poll_all_once
 from d42tui.config.models import load_config
 from d42tui.engine.pair import Reachability, Verdict
 from d42tui.simulator.process import SimulatorProcess, SimulatorStartError

@@ -82,7 +82,7 @@ def _ask(prompt: str) -> str:
 def cmd_action(args: argparse.Namespace) -> int:
     from ..actions.planner import ActionKind
     from ..config.models import load_config
-    from .main import oneshot_config
+    from .common import oneshot_config
 
     loaded = load_config(args.config)
     config = loaded.config

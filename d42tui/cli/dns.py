@@ -97,7 +97,7 @@ async def _query_all(pairs, query):
 
 def cmd_dns_set(args: argparse.Namespace) -> int:
     from ..config.models import load_config
-    from .main import oneshot_config
+    from .common import oneshot_config
 
     config = load_config(args.config).config
     if args.pair:

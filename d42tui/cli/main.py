@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..config.errors import ConfigError
 from ..text import quoted
+from .common import oneshot_config, poll_all_once
 
 if TYPE_CHECKING:  # the models (pydantic) load when a command reads its config
     from ..config.models import Config, LoadedConfig
@@ -33,28 +34,6 @@ def _load(path: str | None) -> LoadedConfig:
     from ..config.models import load_config
 
     return load_config(path)
-
-
-def oneshot_config(config: Config) -> Config:
-    """One poll decides: the monitoring system (or the operator) supplies the retries."""
-    pairs = [p.model_copy(update={"poll": p.poll.model_copy(
-        update={"failure_threshold": 1, "recovery_threshold": 1})}) for p in config.pairs]
-    return config.model_copy(update={"pairs": pairs})
-
-
-async def poll_all_once(config: Config):
-    from ..config.models import state_dir
-    from ..engine.poller import Poller
-    from ..engine.state import StateStore
-
-    poller = Poller(config, StateStore(state_dir(config)))
-    try:
-        checks = [p.monitor.check_now() for p in poller.pairs.values() if p.monitor is not None]
-        await asyncio.gather(*(p.poll_fully() for p in poller.pairs.values()), *checks)
-        # the snapshot again, now with the backup file looked at
-        return {name: p.snapshot() for name, p in poller.pairs.items()}
-    finally:
-        await poller.aclose()
 
 
 def _select_pairs(config: Config, names: Sequence[str] | None) -> Config:

@@ -121,8 +121,8 @@ def cmd_resume_plan(args: argparse.Namespace) -> int:
     from ..engine.audit import JsonlLog, audit_path
     from ..engine.poller import Poller
     from ..engine.state import StateStore
+    from .common import oneshot_config
     from .finishing import Finishing, say
-    from .main import oneshot_config
 
     config = load_config(getattr(args, "config", None)).config
     try:

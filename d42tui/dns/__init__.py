@@ -19,7 +19,7 @@ from .config import (
 # a function here, so loading on first use cannot hand out a module by mistake.
 _LAZY = {
     "DnsBackend": "backend", "DnsUpdateResult": "backend", "UpdateOutcome": "backend",
-    "make_backend": "backend",
+    "make_backend": "backends",
     "DnsAnswer": "lookup", "ServerAnswer": "lookup", "dns_mismatch": "lookup",
     "dns_summary": "lookup", "query": "lookup", "which_appliance": "lookup",
     "DnsSwitchResult": "switchover", "SwitchOutcome": "switchover",

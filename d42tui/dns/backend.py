@@ -1,14 +1,13 @@
 """What every DNS backend promises: one `update` call, one classified result, one recipe.
 
-The RFC 2136 and command backends live in their own modules; `make_backend` picks one.
+The RFC 2136 and command backends live in their own modules; `backends.make_backend`
+picks one (a module of its own: the backends import this one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal, Protocol
-
-from .config import DnsConfig, Rfc2136Backend
 
 UpdateOutcome = Literal["done", "refused", "prerequisite-failed", "failed", "unknown"]
 
@@ -40,13 +39,3 @@ class DnsBackend(Protocol):
     def recipe(self, old_values: tuple[str, ...], new_value: str) -> str:
         """Shell lines an operator can paste to make the same change by hand (no secret)."""
         ...
-
-
-def make_backend(cfg: DnsConfig) -> DnsBackend:
-    """The backend the config names."""
-    from .command import CommandUpdater
-    from .rfc2136 import Rfc2136Updater
-
-    if isinstance(cfg.backend, Rfc2136Backend):
-        return Rfc2136Updater(cfg)
-    return CommandUpdater(cfg)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from .backend import DnsBackend, DnsUpdateResult, make_backend
+from .backend import DnsBackend, DnsUpdateResult
 from .config import DnsConfig, Rfc2136Backend, normalize_value
 from .lookup import DnsAnswer, query, which_appliance
 
@@ -134,7 +134,10 @@ async def switch(cfg: DnsConfig, to_value: str, *, pair: str | None = None,
     started = clock()
     new_value = resolve_target(cfg, to_value)
     target = which_appliance(cfg, (new_value,))
-    backend = backend or make_backend(cfg)
+    if backend is None:
+        from .backends import make_backend  # the backends' libraries load when one is used
+
+        backend = make_backend(cfg)
     # the prerequisite must reflect the primary, not a secondary that may lag behind it
     primary = (cfg.update_endpoint,) if isinstance(cfg.backend, Rfc2136Backend) else None
     current = await query(cfg, endpoints=primary)
