@@ -120,15 +120,18 @@ def test_check_levels_for_each_kind_of_dns_problem(sim, tmp_path):
 
     from d42tui.cli.common import oneshot_config, poll_all_once
     from d42tui.cli.report import check_line
+    from d42tui.dns.lookup import DnsProblem, DnsProblemKind
 
     from .conftest import load_sim_config
 
     config = oneshot_config(load_sim_config(sim, tmp_path))
     snaps = asyncio.run(poll_all_once(config))
     assert check_line(config, snaps)[0] == 0
-    for problem, code in (("DNS MISMATCH: d42 A points at d42-b (10.0.0.2), not production", 2),
-                          ("DNS UNKNOWN: cannot tell where d42 A points: timeout", 1),
-                          ("DNS: ns2: no answer; the servers that answered point at production",
-                           1)):
-        got, line = check_line(config, snaps, dns={"main": problem})
+    for kind, problem, code in (
+            (DnsProblemKind.MISMATCH,
+             "DNS MISMATCH: d42 A points at d42-b (10.0.0.2), not production", 2),
+            (DnsProblemKind.UNKNOWN, "DNS UNKNOWN: cannot tell where d42 A points: timeout", 1),
+            (DnsProblemKind.WARNING,
+             "DNS: ns2: no answer; the servers that answered point at production", 1)):
+        got, line = check_line(config, snaps, dns={"main": DnsProblem(kind, problem)})
         assert got == code and f"· {problem}" in line, line

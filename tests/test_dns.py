@@ -81,7 +81,7 @@ async def test_the_board_line_shows_the_answer_ttl_and_appliance(named):
     assert which_appliance(cfg, answer.values) == "d42-a"
     assert dns_summary(cfg, answer) == "d42.example.test A 10.0.0.1 → d42-a, TTL 60"
     assert dns_mismatch(cfg, answer, "d42-a") is None
-    assert dns_mismatch(cfg, answer, "d42-b") == (
+    assert dns_mismatch(cfg, answer, "d42-b").text == (
         "DNS MISMATCH: d42.example.test A points at d42-a (10.0.0.1), not production; "
         "production is d42-b (10.0.0.2)")
 
@@ -92,12 +92,12 @@ async def test_a_stranger_address_or_no_record_is_a_mismatch(named):
     stranger = await query(cfg)
     assert which_appliance(cfg, stranger.values) is None
     assert "points at 10.9.9.9, which is no appliance of this pair" in dns_mismatch(
-        cfg, stranger, "d42-a")
+        cfg, stranger, "d42-a").text
     named.set_record()  # its only record: the name is gone
     nothing = await query(cfg)
     assert nothing.values == () and nothing.error == "nxdomain" and nothing.answered
     assert "points at nothing (NXDOMAIN: d42.example.test does not exist)" in dns_mismatch(
-        cfg, nothing, "d42-a")
+        cfg, nothing, "d42-a").text
     no_aaaa = await query(DnsConfig.model_validate(
         {**named.dns_section({"d42-a": "fd00::1"}), "name": named.fqdn("ns1"), "type": "AAAA"}))
     assert no_aaaa.values == () and no_aaaa.error == "nodata"
@@ -111,10 +111,11 @@ async def test_a_server_that_does_not_answer_makes_the_dns_state_unknown(named):
     answer = await query(cfg)
     assert answer.values == ("10.0.0.1",) and not answer.consistent
     assert answer.servers[1].error in ("unreachable", "timeout")
-    assert "the servers that answered point at production" in dns_mismatch(cfg, answer, "d42-a")
+    assert "the servers that answered point at production" in dns_mismatch(
+        cfg, answer, "d42-a").text
     alone = await query(cfg, endpoints=(cfg.endpoints[1],))
     assert not alone.answered
-    assert dns_mismatch(cfg, alone, "d42-a").startswith("DNS UNKNOWN: cannot tell")
+    assert dns_mismatch(cfg, alone, "d42-a").text.startswith("DNS UNKNOWN: cannot tell")
 
 
 # --- switching with rfc2136 ----------------------------------------------------------------

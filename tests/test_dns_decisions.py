@@ -94,7 +94,7 @@ def test_servers_that_disagree_are_a_mismatch_even_if_the_first_is_right():
     cfg = config()
     split = answer(ok("ns1", "192.0.2.10"), ok("ns2", "192.0.2.20"))
     assert split.error == "inconsistent" and not split.consistent
-    assert dns_mismatch(cfg, split, "d42-a") == (
+    assert dns_mismatch(cfg, split, "d42-a").text == (
         "DNS MISMATCH: servers disagree: ns1: 192.0.2.10 (TTL 60); ns2: 192.0.2.20 (TTL 60); "
         "production is d42-a (192.0.2.10)")
 
@@ -103,25 +103,26 @@ def test_no_server_answering_is_unknown_not_a_pointer_to_nothing():
     cfg = config()
     none = answer(silent("ns1"), silent("ns2"))
     assert not none.answered and none.error == "timeout"
-    assert dns_mismatch(cfg, none, "d42-a") == (
+    assert dns_mismatch(cfg, none, "d42-a").text == (
         "DNS UNKNOWN: cannot tell where d42.example.com A points: "
         "ns1: no answer within 3s; ns2: no answer within 3s")
+    assert dns_mismatch(cfg, none, "d42-a").kind.value == "DNS UNKNOWN"
     assert dns_summary(cfg, none).startswith("d42.example.com A: no answer (ns1: no answer")
 
 
 def test_the_mismatch_warning_names_what_dns_points_at_and_what_production_is():
     cfg = config()
     standby = answer(ok("ns1", "192.0.2.20"))
-    assert dns_mismatch(cfg, standby, "d42-a") == (
+    assert dns_mismatch(cfg, standby, "d42-a").text == (
         "DNS MISMATCH: d42.example.com A points at d42-b (192.0.2.20), not production; "
         "production is d42-a (192.0.2.10)")
-    assert dns_mismatch(cfg, standby, None) == (
+    assert dns_mismatch(cfg, standby, None).text == (
         "DNS MISMATCH: d42.example.com A points at d42-b (192.0.2.20), not production; "
         "no appliance is production")
     two = answer(ok("ns1", "192.0.2.10", "192.0.2.20"))
     assert "points at 192.0.2.10, 192.0.2.20, which is no appliance" in dns_mismatch(
-        cfg, two, "d42-a")
-    assert dns_mismatch(cfg, answer(ok("ns1", "192.0.2.10")), "d42-c") == (
+        cfg, two, "d42-a").text
+    assert dns_mismatch(cfg, answer(ok("ns1", "192.0.2.10")), "d42-c").text == (
         "DNS: no target is configured for production appliance d42-c")
 
 

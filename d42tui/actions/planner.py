@@ -138,7 +138,7 @@ def _unreadable_refusal(snap: PairSnapshot, name: str) -> str:
 
 
 def _situation(pair: PairConfig, snap: PairSnapshot, data_age: str | None) -> tuple[str, ...]:
-    from ..cli.report import mode_text, reach_text
+    from ..engine.words import mode_text, reach_text
 
     lines = [f"verdict {snap.verdict.verdict.value}"]
     for a in pair.appliances:

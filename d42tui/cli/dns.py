@@ -79,7 +79,8 @@ def cmd_dns_show(args: argparse.Namespace) -> int:
         out.append({"pair": pair.name, "name": pair.dns.name, "type": pair.dns.type,
                     "values": list(answer.values), "ttl": answer.ttl,
                     "appliance": which_appliance(pair.dns, answer.values),
-                    "asserted_production": production, "mismatch": mismatch,
+                    "asserted_production": production,
+                    "mismatch": str(mismatch) if mismatch else None,
                     "error": answer.error, "summary": dns_summary(pair.dns, answer)})
     if args.json:
         print(json.dumps({"schema_version": 1, "dns": out}, indent=2))

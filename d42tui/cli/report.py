@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..appliance.client import Failure
@@ -19,30 +18,22 @@ from ..engine.pair import (
     Reachability,
     effective_production,
 )
+from ..engine.words import (
+    LEVEL_ORDER,
+    backup_text,
+    iso,
+    latency_text,
+    mode_text,
+    reach_text,
+)
 
 if TYPE_CHECKING:
-    from ..dns import DnsAnswer
+    from ..dns import DnsAnswer, DnsProblem
     from ..watch.status import AutomationState
 
 SCHEMA_VERSION = 1
 NAGIOS = {"ok": (0, "OK"), "warning": (1, "WARNING"), "critical": (2, "CRITICAL"),
           "unknown": (3, "UNKNOWN")}
-
-
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def hhmm(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%H:%M")
-
-
-def mode_text(mode: AssertedMode) -> str:
-    if mode.source == "console" and mode.at is not None:
-        return f"{mode.mode} · set by console {hhmm(mode.at)}"
-    return f"{mode.mode} · declared"
 
 
 def tls_mode(cfg: ApplianceConfig) -> str:
@@ -190,7 +181,7 @@ def watched_automation(config: Config, now: float) -> dict[str, AutomationState]
 
 
 def dns_problems(config: Config, snaps: dict[str, PairSnapshot],
-                 answers: Mapping[str, DnsAnswer]) -> dict[str, str]:
+                 answers: Mapping[str, DnsAnswer]) -> dict[str, DnsProblem]:
     """pair -> what is wrong with its service name (the board's DNS warning), if anything."""
     out = {}
     for pair in config.pairs:
@@ -201,7 +192,7 @@ def dns_problems(config: Config, snaps: dict[str, PairSnapshot],
 
 
 def pair_dns_problem(pair: PairConfig, snap: PairSnapshot | None,
-                     answer: DnsAnswer | None) -> str | None:
+                     answer: DnsAnswer | None) -> DnsProblem | None:
     """What is wrong with the pair's service name, once both a poll and an answer are in."""
     if pair.dns is None or snap is None or answer is None:
         return None
@@ -209,22 +200,6 @@ def pair_dns_problem(pair: PairConfig, snap: PairSnapshot | None,
 
     production = effective_production(snap.desired_production, snap.modes)
     return dns_mismatch(pair.dns, answer, production)
-
-
-# Worst last: how check and the board rank a pair's levels against each other.
-LEVEL_ORDER = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
-
-
-def dns_level(problem: str) -> str:
-    """Pointing at a standby, at nothing or at no appliance of the pair is critical (clients
-    do not reach production); not being able to tell, or a partial answer, is a warning."""
-    return "critical" if problem.startswith("DNS MISMATCH") else "warning"
-
-
-def dns_label(problem: str) -> str:
-    """The words a pair's headline carries for the problem: DNS MISMATCH, DNS UNKNOWN, ..."""
-    head = problem.partition(":")[0]
-    return head if head in ("DNS MISMATCH", "DNS UNKNOWN") else "DNS WARNING"
 
 
 def status_json(config: Config, snaps: dict[str, PairSnapshot], now: float) -> dict[str, Any]:
@@ -235,31 +210,6 @@ def status_json(config: Config, snaps: dict[str, PairSnapshot], now: float) -> d
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}%"
-
-
-def reach_text(view: ApplianceView) -> str:
-    text = f"{view.reachability.glyph} {view.reachability.value}"
-    if view.reachability in (Reachability.DOWN, Reachability.SUSPECT) and view.last_failure:
-        text += f" ({view.last_failure.kind.label})"
-    return text
-
-
-def latency_text(view: ApplianceView) -> str:
-    last = view.last
-    return "-" if last is None or last.latency is None else f"{last.latency * 1000:.0f} ms"
-
-
-def backup_text(view: ApplianceView, limit: int | None = 24) -> str:
-    """The first backup job's status; cut at `limit` (marked) for the console's card, whose
-    banner has it whole — never for output that may be piped (`limit=None`)."""
-    health = view.health
-    if health is None:
-        return "-"
-    if not health.backups:
-        return "no backup jobs"
-    job = health.backups[0]
-    text = job.text if limit is None or len(job.text) <= limit else job.text[:limit - 1] + "…"
-    return f"{text} @ {job.at:%m-%d %H:%M}" if job.at else text
 
 
 def status_table(config: Config, snaps: dict[str, PairSnapshot]) -> str:
@@ -324,7 +274,7 @@ def perfdata(pair: PairConfig, snap: PairSnapshot) -> list[str]:
 
 def check_line(config: Config, snaps: dict[str, PairSnapshot],
                automation: Mapping[str, AutomationState] | None = None,
-               dns: Mapping[str, str] | None = None) -> tuple[int, str]:
+               dns: Mapping[str, DnsProblem] | None = None) -> tuple[int, str]:
     """One monitoring-plugin status line and its exit code, worst pair first.
 
     `automation` holds the watch-mode state of the pairs watch mode is used for
@@ -345,8 +295,8 @@ def check_line(config: Config, snaps: dict[str, PairSnapshot],
         if unarmed and order[level] < order["warning"]:
             level = "warning"
         dns_problem = (dns or {}).get(pair.name)
-        if dns_problem and order[dns_level(dns_problem)] > order[level]:
-            level = dns_level(dns_problem)
+        if dns_problem and order[dns_problem.level] > order[level]:
+            level = dns_problem.level
         if order[level] > order[worst]:
             worst = level
         summary = ", ".join(f"{a.name} {snap.modes[a.name].mode} "

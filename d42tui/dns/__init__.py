@@ -20,7 +20,8 @@ from .config import (
 _LAZY = {
     "DnsBackend": "backend", "DnsUpdateResult": "backend", "UpdateOutcome": "backend",
     "make_backend": "backends",
-    "DnsAnswer": "lookup", "ServerAnswer": "lookup", "dns_mismatch": "lookup",
+    "DnsAnswer": "lookup", "ServerAnswer": "lookup", "dns_mismatch": "lookup", "DnsProblem": "lookup",
+    "DnsProblemKind": "lookup",
     "dns_summary": "lookup", "query": "lookup", "which_appliance": "lookup",
     "DnsSwitchResult": "switchover", "SwitchOutcome": "switchover",
     "resolve_target": "switchover", "switch": "switchover",
@@ -33,6 +34,6 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 __all__ = [
     "CommandBackend", "DnsAnswer", "DnsBackend", "DnsConfig", "DnsSwitchResult",
     "DnsUpdateResult", "Endpoint", "Rfc2136Backend", "ServerAnswer", "SwitchOutcome",
-    "UpdateOutcome", "check_targets", "dns_mismatch", "dns_summary", "dns_warnings",
+    "UpdateOutcome", "check_targets", "DnsProblem", "DnsProblemKind", "dns_mismatch", "dns_summary", "dns_warnings",
     "make_backend", "normalize_value", "query", "resolve_target", "switch", "which_appliance",
 ]

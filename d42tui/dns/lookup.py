@@ -6,6 +6,7 @@ No recursion, no cache; every way of not getting an answer is an error kind for 
 from __future__ import annotations
 
 import asyncio
+import enum
 import ipaddress
 import socket
 import time
@@ -201,27 +202,70 @@ def _target_text(cfg: DnsConfig, appliance: str) -> str:
     return f"{appliance} ({target})" if target else appliance
 
 
-def dns_mismatch(cfg: DnsConfig, answer: DnsAnswer, production_name: str | None) -> str | None:
-    """The warning for the board, or None when every server points at production."""
+class DnsProblemKind(str, enum.Enum):
+    """What is wrong with the service name, as a headline says it."""
+
+    MISMATCH = "DNS MISMATCH"  # clients do not reach production: critical
+    UNKNOWN = "DNS UNKNOWN"  # no authoritative server answers: nobody can tell
+    WARNING = "DNS WARNING"  # a partial answer, no target configured for production
+
+    @property
+    def level(self) -> str:
+        return "critical" if self is DnsProblemKind.MISMATCH else "warning"
+
+
+@dataclass(frozen=True)
+class DnsProblem:
+    kind: DnsProblemKind
+    text: str  # the whole sentence, for the board, `check` and the timeline
+
+    @property
+    def level(self) -> str:
+        return self.kind.level
+
+    @property
+    def label(self) -> str:
+        return self.kind.value
+
+    @property
+    def misdirects(self) -> bool:
+        """Clients reach something other than production."""
+        return self.kind is DnsProblemKind.MISMATCH
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def dns_mismatch(cfg: DnsConfig, answer: DnsAnswer,
+                 production_name: str | None) -> DnsProblem | None:
+    """What is wrong with the service name, or None when every server points at production."""
     name = f"{cfg.name} {cfg.type}"
+    mismatch, unknown, warning = (DnsProblemKind.MISMATCH, DnsProblemKind.UNKNOWN,
+                                  DnsProblemKind.WARNING)
     if not answer.answered:
-        return f"DNS UNKNOWN: cannot tell where {name} points: {answer.error_text}"
+        return DnsProblem(unknown, f"DNS UNKNOWN: cannot tell where {name} points: "
+                                   f"{answer.error_text}")
     if production_name is not None and production_name not in cfg.targets:
-        return f"DNS: no target is configured for production appliance {production_name}"
+        return DnsProblem(warning, f"DNS: no target is configured for production appliance "
+                                   f"{production_name}")
     want = f"production is {_target_text(cfg, production_name)}" if production_name else (
         "no appliance is production")
     if answer.error == "inconsistent":
-        return f"DNS MISMATCH: {answer.error_text}; {want}"
+        return DnsProblem(mismatch, f"DNS MISMATCH: {answer.error_text}; {want}")
     if not answer.values:
-        return f"DNS MISMATCH: {name} points at nothing ({answer.error_text}); {want}"
+        return DnsProblem(mismatch, f"DNS MISMATCH: {name} points at nothing "
+                                    f"({answer.error_text}); {want}")
     appliance = which_appliance(cfg, answer.values)
     shown = ", ".join(answer.values)
     if appliance is None:
-        return f"DNS MISMATCH: {name} points at {shown}, which is no appliance of this pair; {want}"
+        return DnsProblem(mismatch, f"DNS MISMATCH: {name} points at {shown}, which is no "
+                                    f"appliance of this pair; {want}")
     if appliance != production_name:
-        return f"DNS MISMATCH: {name} points at {appliance} ({shown}), not production; {want}"
+        return DnsProblem(mismatch, f"DNS MISMATCH: {name} points at {appliance} ({shown}), "
+                                    f"not production; {want}")
     if answer.error is not None:  # some servers said nothing; those that did point right
-        return f"DNS: {answer.error_text}; the servers that answered point at production"
+        return DnsProblem(warning, f"DNS: {answer.error_text}; the servers that answered "
+                                   "point at production")
     return None
 
 

@@ -27,7 +27,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 
-from ..cli.report import dns_label, dns_level, pair_dns_problem
+from ..cli.report import pair_dns_problem
 from ..config.durations import format_duration
 from ..config.models import Config, PairConfig
 from ..engine.audit import JsonlLog, audit_path, events_path
@@ -53,7 +53,7 @@ from .themes import DEFAULT_THEME, load_themes
 from .timeline_events import TimelineEvent, console_event
 
 if TYPE_CHECKING:
-    from ..dns import DnsAnswer
+    from ..dns import DnsAnswer, DnsProblem
     from ..watch.status import AutomationState
 
 MIN_SIZE = (80, 24)
@@ -162,7 +162,7 @@ class ConsoleApp(ActionKeys, App[int]):
         self.dns_watch = DnsWatch(self, config.pairs if poller is not None else [],
                                   self.show_dns)
         self.dns_follow: dict[str, tuple[str, float]] = {}  # pair -> (row text, until)
-        self.dns_problems: dict[str, str] = {}  # pair -> what is wrong with its service name
+        self.dns_problems: dict[str, DnsProblem] = {}  # pair -> what is wrong with its service name
         self.recorder = EventRecorder(JsonlLog(events) if poller is not None else None)
         self.poller_error: str | None = None
         if themes is None:
@@ -310,14 +310,13 @@ class ConsoleApp(ActionKeys, App[int]):
         before = self.dns_problems.pop(pair, None)
         if problem:
             self.dns_problems[pair] = problem
-        label = dns_label(problem) if problem else None
-        if label == (dns_label(before) if before else None) and (
-                label != "DNS MISMATCH" or problem == before):
+        if (problem.kind if problem else None) == (before.kind if before else None) and (
+                problem is None or not problem.misdirects or problem == before):
             return []
         if problem is None:
             text = f"{pair}: DNS {config.dns.name if config.dns else ''} points at production again"
             return [console_event(self.clock(), text, "ok", pair=pair)]
-        return [console_event(self.clock(), f"{pair}: {problem}", dns_level(problem), pair=pair)]
+        return [console_event(self.clock(), f"{pair}: {problem}", problem.level, pair=pair)]
 
     def dns_switched(self, pair: str, ttl: int) -> None:
         """After a verified DNS switch: a countdown row until every client must follow."""

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from textual.screen import ModalScreen
 
 from ..actions.planner import ActionKind, Plan, plan_action
-from ..cli.report import mode_text, reach_text
 from ..engine.pair import effective_production
+from ..engine.words import mode_text, reach_text
 from .screens.action_dialog import ActionDialog
 from .text.actiontext import (
     VERB,

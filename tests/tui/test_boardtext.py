@@ -128,6 +128,7 @@ def test_split_brain_and_no_production_banners():
 
 def test_a_wrong_service_name_heads_the_banner_even_when_the_appliances_are_fine():
     from d42tui.cli.report import pair_dns_problem
+    from d42tui.dns.lookup import DnsProblem, DnsProblemKind
 
     config = H.make_config(dns=True)
     pair = config.pairs[0]
@@ -137,22 +138,23 @@ def test_a_wrong_service_name_heads_the_banner_even_when_the_appliances_are_fine
     assert banner_model(pair, healthy, right).headline == "✔ HEALTHY"
 
     wrong = pair_dns_problem(pair, healthy, H.dns_answer("10.0.0.2"))
-    assert wrong and wrong.startswith("DNS MISMATCH")
+    assert wrong is not None and wrong.misdirects and wrong.text.startswith("DNS MISMATCH")
     banner = banner_model(pair, healthy, wrong)
     assert banner.headline == "✖ DNS MISMATCH" and banner.tone == "critical"
     assert "HEALTHY" not in banner.headline  # never "✔ HEALTHY" above a wrong name
     assert banner.detail.startswith("appliances HEALTHY · pair main")
 
     down = H.primary_down(config)  # a failover half done: the name still on the dead one
-    assert banner_model(pair, down, "DNS MISMATCH: x").headline == \
-        "✖ PRIMARY DOWN · DNS MISMATCH"
-    unknown = "DNS UNKNOWN: cannot tell where d42.example.com A points: timeout"
+    mismatch = DnsProblem(DnsProblemKind.MISMATCH, "DNS MISMATCH: x")
+    assert banner_model(pair, down, mismatch).headline == "✖ PRIMARY DOWN · DNS MISMATCH"
+    unknown = DnsProblem(DnsProblemKind.UNKNOWN,
+                         "DNS UNKNOWN: cannot tell where d42.example.com A points: timeout")
     banner = banner_model(pair, healthy, unknown)
     assert banner.headline == "▲ DNS UNKNOWN" and banner.tone == "warning"
 
     row = pair_row(pair, healthy, dns_problem=wrong)
     assert row.verdict == "✖ DNS MISMATCH" and row.tone == "critical"
-    assert row.summary == wrong
+    assert row.summary == wrong.text
 
 
 def test_pair_row_for_the_many_pairs_list():

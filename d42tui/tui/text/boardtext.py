@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING
 
-from ...cli.report import LEVEL_ORDER, backup_text, dns_label, dns_level, mode_text, reach_text
 from ...config.models import ApplianceConfig, PairConfig
 from ...engine import schedule
 from ...engine.pair import (
@@ -21,6 +21,7 @@ from ...engine.pair import (
     Reachability,
     Verdict,
 )
+from ...engine.words import LEVEL_ORDER, backup_text, mode_text, reach_text
 
 Tone = str  # "", "ok", "warning", "critical", "dim", "strong"
 Span = tuple[str, Tone]
@@ -38,6 +39,9 @@ _HYSTERESIS = 0.3
 # Health figures wander on every poll; between threshold crossings the card shows them
 # at most this often (a crossing, which changes a figure's tone, shows at once).
 FIGURES_EVERY = 60.0
+
+if TYPE_CHECKING:
+    from ...dns import DnsProblem
 
 
 def latency_bucket(seconds: float | None, previous: str | None = None) -> str:
@@ -291,23 +295,23 @@ def verdict_tone(verdict: PairVerdict) -> Tone:
     return "unknown" if verdict.verdict is Verdict.UNKNOWN else verdict.level
 
 
-def headline(verdict: PairVerdict, dns_problem: str | None = None) -> tuple[Tone, str]:
+def headline(verdict: PairVerdict, dns_problem: DnsProblem | None = None) -> tuple[Tone, str]:
     """The pair's tone and headline: the verdict, and a wrong service name with it (the
     appliances can be fine while clients go to the standby). A healthy pair whose name is
     wrong is headed by the DNS problem alone: "✔ HEALTHY" must never sit above it."""
     tone = verdict_tone(verdict)
     words = verdict.verdict.value
     if dns_problem:
-        level = dns_level(dns_problem)
+        level = dns_problem.level
         if LEVEL_ORDER[level] > LEVEL_ORDER[tone]:
             tone = level
-        words = dns_label(dns_problem) if verdict.verdict is Verdict.HEALTHY else \
-            f"{words} · {dns_label(dns_problem)}"
+        words = dns_problem.label if verdict.verdict is Verdict.HEALTHY else \
+            f"{words} · {dns_problem.label}"
     return tone, f"{VERDICT_GLYPH[tone]} {words}"
 
 
 def banner_model(pair: PairConfig, snap: PairSnapshot | None,
-                 dns_problem: str | None = None, next_step: str | None = None) -> BannerModel:
+                 dns_problem: DnsProblem | None = None, next_step: str | None = None) -> BannerModel:
     if snap is None:
         return BannerModel("unknown", "? UNKNOWN", f"pair {pair.name}",
                            (("waiting for the first poll", "dim"),))
@@ -339,7 +343,7 @@ class PairRow:
 
 
 def pair_row(pair: PairConfig, snap: PairSnapshot | None, automation: str = "-",
-             dns_problem: str | None = None) -> PairRow:
+             dns_problem: DnsProblem | None = None) -> PairRow:
     if snap is None:
         return PairRow(pair.name, "? UNKNOWN", "unknown", "-", "-", "waiting for the first poll",
                        automation)
@@ -352,7 +356,7 @@ def pair_row(pair: PairConfig, snap: PairSnapshot | None, automation: str = "-",
         return ", ".join(out) or "-"
 
     summary = snap.verdict.reasons[0].text if snap.verdict.reasons else ""
-    if dns_problem and (not summary or LEVEL_ORDER[dns_level(dns_problem)] >= LEVEL_ORDER[
+    if dns_problem and (not summary or LEVEL_ORDER[dns_problem.level] >= LEVEL_ORDER[
             snap.verdict.reasons[0].level]):
-        summary = dns_problem
+        summary = str(dns_problem)
     return PairRow(pair.name, head, tone, who("production"), who("standby"), summary, automation)

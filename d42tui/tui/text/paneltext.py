@@ -27,13 +27,13 @@ def dns_lines(cfg: DnsConfig, answer: DnsAnswer | None, production: str | None
     if answer is None:
         return ((("DNS ", "strong"),
                  (f"{cfg.name} {cfg.type}: asking the authoritative servers…", "dim")),)
-    from ...dns import dns_mismatch, dns_summary
+    from ...dns import DnsProblemKind, dns_mismatch, dns_summary
 
     mismatch = dns_mismatch(cfg, answer, production)
     first: Line = (("DNS ", "strong"), (dns_summary(cfg, answer), "warning" if mismatch else "ok"))
     if mismatch is None:
         return (first,)
-    loud = mismatch.startswith(("DNS MISMATCH", "DNS UNKNOWN"))
+    loud = mismatch.kind in (DnsProblemKind.MISMATCH, DnsProblemKind.UNKNOWN)
     return first, ((f"▲ {mismatch}", "critical" if loud else "warning"),)
 
 
