@@ -67,8 +67,8 @@ def test_the_card_backup_text_is_short_and_never_says_at_question_mark():
 
     from d42tui.appliance.client import PollResult
     from d42tui.appliance.health import BackupJobStatus, Health
-    from d42tui.cli.report import backup_text
     from d42tui.engine.pair import ApplianceView
+    from d42tui.engine.words import backup_text
 
     def text(status: str, at) -> str:
         job = BackupJobStatus(job_name="nightly", text=status, at=at, level="warning")

@@ -363,7 +363,7 @@ def test_a_refused_promotion_after_the_demote_re_promotes_the_old_primary(sim, t
 def forged(pair, how: str):
     from dataclasses import replace
 
-    from d42tui.actions.journal import JournalStep, StepKind
+    from d42tui.engine.journal import JournalStep, StepKind
 
     from .watch_harness import failover_journal
 
@@ -384,7 +384,7 @@ def forged(pair, how: str):
 ])
 async def test_a_journal_that_does_not_hold_up_is_set_aside_never_obeyed(sim, tmp_path, named,
                                                                        how, why):
-    from d42tui.actions.journal import save_journal
+    from d42tui.engine.journal import save_journal
     from d42tui.engine.state import automation_entry
 
     from .test_watch_chaos import notify

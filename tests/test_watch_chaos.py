@@ -672,7 +672,7 @@ async def test_a_standby_that_returns_is_told_standby_again(h):
 
 
 async def test_a_plan_that_sent_nothing_is_abandoned_on_restart(sim, tmp_path, named):
-    from d42tui.actions.journal import save_journal
+    from d42tui.engine.journal import save_journal
 
     from .watch_harness import failover_journal
 

@@ -12,10 +12,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from d42tui.actions.journal import Journal
 from d42tui.appliance.client import Failure, FailureKind, PollResult
 from d42tui.appliance.health import Health
 from d42tui.config.models import ConfigError, PollConfig, parse_config
+from d42tui.engine.journal import Journal
 from d42tui.engine.pair import ApplianceView, Verdict, observe
 from d42tui.watch import _schedule
 from d42tui.watch.config import automation_problems, parse_witness

@@ -190,7 +190,7 @@ class Harness:
 
 def failover_journal(pair, plan_id: str, now: float):
     """A journaled failover d42-a → d42-b as the engine writes one for a dead d42-a."""
-    from d42tui.actions.journal import JournalStep, StepKind, new_journal
+    from d42tui.engine.journal import JournalStep, StepKind, new_journal
 
     return new_journal(plan_id=plan_id, kind="failover", pair=pair.name, source="d42-a",
                        target="d42-b", started_at=now, new_production="d42-b", by="watcher",

@@ -14,29 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..config.models import PairConfig
-from ..config.secrets import Secret, SecretError
+from ..engine.secretread import appliance_secret_problems, secret_text
 from ..engine.state import StateStore
-
-
-def secret_text(name: str, secret: Secret | None, what: str = "password") -> str | None:
-    """Why the secret cannot be read (the source, never the value), or None."""
-    if secret is None:
-        return f"{name}: no {what} is configured (password_env, password_file or " \
-               "password_command)"
-    try:
-        secret.value()
-    except SecretError as exc:
-        from ..appliance.client import unreadable_text  # one wording, never a command's stderr
-
-        return f"{name}: its {what} cannot be read ({unreadable_text(secret, exc)})"
-    return None
-
-
-def appliance_secret_problems(pair: PairConfig, names: Iterable[str] | None = None) -> list[str]:
-    """The Appliance Manager passwords of `names` (default: both appliances)."""
-    wanted = set(names) if names is not None else {a.name for a in pair.appliances}
-    return [text for a in pair.appliances if a.name in wanted
-            if (text := secret_text(a.name, a.secret())) is not None]
 
 
 def dns_problems(pair: PairConfig) -> list[str]:

@@ -19,21 +19,21 @@ from typing import Literal
 
 from ..config.models import Config, PairConfig
 from ..engine.audit import JsonlLog, new_action_id
-from ..engine.locks import LockHeld, action_lock_path, pid_lock
-from ..engine.poller import Poller
-from ..engine.state import StateDamaged, StateStore
-from .journal import (
+from ..engine.journal import (
     Driver,
     Journal,
     JournalStep,
     StepKind,
     close_journal,
-    journal_of,
     journal_problem,
     load_journal,
     new_journal,
     save_journal,
 )
+from ..engine.locks import LockHeld, action_lock_path, pid_lock
+from ..engine.poller import Poller
+from ..engine.state import StateDamaged, StateStore
+from .journal import journal_of
 from .planner import ActionKind, Picture, Plan, Step, picture_changes, picture_of, plan_action
 from .preflight import plan_problems
 from .steps import Closed, Engine, Policy

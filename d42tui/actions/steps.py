@@ -18,9 +18,9 @@ from typing import Any
 from ..appliance.client import ApplianceClient, FailureKind, ModeChangeResult
 from ..config.models import PairConfig
 from ..engine.audit import JsonlLog
+from ..engine.journal import Journal, StepKind, close_journal, save_journal
 from ..engine.pair import PairSnapshot, Reachability
 from ..engine.state import StateStore, note_desired, update_pair
-from .journal import Journal, StepKind, close_journal, save_journal
 
 RETRYABLE = frozenset({FailureKind.TIMEOUT, FailureKind.REFUSED, FailureKind.NETWORK,
                        FailureKind.SERVER_ERROR})

@@ -15,8 +15,8 @@ import time
 from typing import TYPE_CHECKING
 
 from ..config.errors import ConfigError
+from ..finishing import Finishing, say
 from ..text import clean_text, quoted
-from .finishing import Finishing, say
 
 if TYPE_CHECKING:  # the engine loads when a command runs, not to build `--help`
     from ..actions.planner import ActionKind

@@ -126,7 +126,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     # The demo's files and simulator are gone. After a signal, leave without waiting for an
     # input thread Textual may have left behind.
     if signalled:
-        from .finishing import exit_now
+        from ..finishing import exit_now
 
         exit_now(128 + signalled[0])
     leave_after_hang_up(app, app.return_code or 0)

@@ -62,7 +62,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .report import check_line, dns_problems, watched_automation
+    from ..engine.dnscheck import dns_problems
+    from .report import check_line, watched_automation
 
     try:
         loaded = _load(args.config)

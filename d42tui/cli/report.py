@@ -16,7 +16,6 @@ from ..engine.pair import (
     AssertedMode,
     PairSnapshot,
     Reachability,
-    effective_production,
 )
 from ..engine.words import (
     LEVEL_ORDER,
@@ -28,7 +27,7 @@ from ..engine.words import (
 )
 
 if TYPE_CHECKING:
-    from ..dns import DnsAnswer, DnsProblem
+    from ..dns import DnsAnswer, DnsProblem  # noqa: F401
     from ..watch.status import AutomationState
 
 SCHEMA_VERSION = 1
@@ -178,28 +177,6 @@ def watched_automation(config: Config, now: float) -> dict[str, AutomationState]
             if state.kind != "OFF" or state.heartbeat_at is not None or state.pause is not None:
                 out[pair.name] = state
     return out
-
-
-def dns_problems(config: Config, snaps: dict[str, PairSnapshot],
-                 answers: Mapping[str, DnsAnswer]) -> dict[str, DnsProblem]:
-    """pair -> what is wrong with its service name (the board's DNS warning), if anything."""
-    out = {}
-    for pair in config.pairs:
-        problem = pair_dns_problem(pair, snaps.get(pair.name), answers.get(pair.name))
-        if problem:
-            out[pair.name] = problem
-    return out
-
-
-def pair_dns_problem(pair: PairConfig, snap: PairSnapshot | None,
-                     answer: DnsAnswer | None) -> DnsProblem | None:
-    """What is wrong with the pair's service name, once both a poll and an answer are in."""
-    if pair.dns is None or snap is None or answer is None:
-        return None
-    from ..dns import dns_mismatch
-
-    production = effective_production(snap.desired_production, snap.modes)
-    return dns_mismatch(pair.dns, answer, production)
 
 
 def status_json(config: Config, snaps: dict[str, PairSnapshot], now: float) -> dict[str, Any]:

@@ -115,14 +115,14 @@ def cmd_confirm_roles(args: argparse.Namespace) -> int:
 def cmd_resume_plan(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ..actions.journal import load_journal
     from ..actions.runner import ActionBusy, ActionRunner
     from ..config.models import load_config, state_dir
     from ..engine.audit import JsonlLog, audit_path
+    from ..engine.journal import load_journal
     from ..engine.poller import Poller
     from ..engine.state import StateStore
+    from ..finishing import Finishing, say
     from .common import oneshot_config
-    from .finishing import Finishing, say
 
     config = load_config(getattr(args, "config", None)).config
     try:

@@ -15,6 +15,7 @@ from ..backup.monitor import BackupMonitor
 from ..config.models import Config, PairConfig
 from .locks import action_lock_path, lock_is_free
 from .pair import ApplianceView, PairSnapshot, Reason, observe, pair_verdict
+from .secretread import appliance_secret_problems
 from .state import StateDamaged, StateStore, automation_entry
 
 Subscriber = Callable[[PairSnapshot], None]
@@ -119,7 +120,7 @@ class PairPoller:
         if raw is None or not lock_is_free(action_lock_path(self.store.directory,
                                                             self.pair.name)):
             return ()
-        from ..actions.journal import Journal
+        from .journal import Journal
 
         journal = Journal.from_json(raw)
         what = (f"{journal.describe()} (by the {journal.by}, pid {journal.pid}): "
@@ -143,8 +144,6 @@ class PairPoller:
         return self._secrets_task
 
     async def _check_secrets(self) -> None:
-        from ..actions.preflight import appliance_secret_problems
-
         problems = await asyncio.to_thread(appliance_secret_problems, self.pair)
         self.secret_reasons = tuple(Reason("critical", f"{text}: a failover or any action on "
                                                        "it would fail") for text in problems)

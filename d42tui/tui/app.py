@@ -27,10 +27,10 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 
-from ..cli.report import pair_dns_problem
 from ..config.durations import format_duration
 from ..config.models import Config, PairConfig
 from ..engine.audit import JsonlLog, audit_path, events_path
+from ..engine.dnscheck import pair_dns_problem
 from ..engine.pair import AssertedMode, PairSnapshot
 from ..engine.poller import Poller
 from ..engine.state import StateStore

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..cli.finishing import detach_terminal, exit_now
+from ..finishing import detach_terminal, exit_now
 from .timeline_events import console_event
 
 if TYPE_CHECKING:

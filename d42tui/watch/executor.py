@@ -12,23 +12,23 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from ..actions.journal import (
-    Journal,
-    JournalStep,
-    StepKind,
-    close_journal,
-    journal_of,
-    journal_problem,
-    load_journal,
-    new_journal,
-    set_aside_journal,
-)
+from ..actions.journal import journal_of
 from ..actions.planner import ActionKind, Plan, picture_of, plan_action
 from ..actions.preflight import plan_problems
 from ..actions.steps import Engine, Policy
 from ..appliance.client import ApplianceClient
 from ..config.models import PairConfig
 from ..engine.audit import JsonlLog, new_action_id
+from ..engine.journal import (
+    Journal,
+    JournalStep,
+    StepKind,
+    close_journal,
+    journal_problem,
+    load_journal,
+    new_journal,
+    set_aside_journal,
+)
 from ..engine.pair import ApplianceView, PairSnapshot
 from ..engine.state import StateStore
 from ._schedule import data_loss_text

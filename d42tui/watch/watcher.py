@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from ..actions.journal import Journal, StepKind
 from ..actions.preflight import plan_problems
 from ..actions.runner import ActionBusy, pair_lock
 from ..config.models import PairConfig
 from ..engine.audit import JsonlLog, new_action_id
+from ..engine.journal import Journal, StepKind
 from ..engine.pair import ApplianceView, PairSnapshot, Reachability, Verdict, observe
 from ..engine.poller import PairPoller
 from ..engine.state import StateDamaged, StateStore, automation_entry, write_heartbeat

@@ -127,8 +127,8 @@ def test_split_brain_and_no_production_banners():
 
 
 def test_a_wrong_service_name_heads_the_banner_even_when_the_appliances_are_fine():
-    from d42tui.cli.report import pair_dns_problem
     from d42tui.dns.lookup import DnsProblem, DnsProblemKind
+    from d42tui.engine.dnscheck import pair_dns_problem
 
     config = H.make_config(dns=True)
     pair = config.pairs[0]
