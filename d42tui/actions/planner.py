@@ -6,21 +6,11 @@ warnings that apply, and whether the move is refused (and if a force may overrid
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field, replace
 
 from ..config.models import PairConfig
 from ..engine.pair import PairSnapshot, Reachability, Verdict
-
-
-class ActionKind(str, enum.Enum):
-    PROMOTE = "promote"
-    DEMOTE = "demote"
-    FAILOVER = "failover"
-    FAILBACK = "failback"
-    REASSERT = "reassert"
-    DNS_SET = "dns-set"
-
+from .kinds import ActionKind
 
 MUTATING_ACTIONS = frozenset(ActionKind)
 

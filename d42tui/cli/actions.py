@@ -12,27 +12,20 @@ import asyncio
 import json
 import sys
 import time
-from typing import TYPE_CHECKING
 
+from ..actions.kinds import ACTIONS, ActionKind  # pure data: `--help` stays light
 from ..config.errors import ConfigError
 from ..finishing import Finishing, say
 from ..text import clean_text, quoted
 
-if TYPE_CHECKING:  # the engine loads when a command runs, not to build `--help`
-    from ..actions.planner import ActionKind
-
-# (command, help): the ActionKind values of the headless actions
-ACTIONS = (("promote", "make an appliance production"),
-           ("demote", "put an appliance in standby"),
-           ("reassert", "send an appliance's asserted mode again (fencing)"),
-           ("failover", "promote the standby, demote the old primary"),
-           ("failback", "fail over back to the preferred primary"))
-
 
 def add_action_parsers(sub) -> None:
-    for kind, help_text in ACTIONS:
-        p = sub.add_parser(kind, help=help_text)
-        if kind in ("promote", "demote", "reassert"):
+    for spec in ACTIONS:
+        if spec.cli_help is None:
+            continue
+        kind = spec.name
+        p = sub.add_parser(kind, help=spec.cli_help)
+        if spec.per_appliance:
             p.add_argument("name", help="the appliance")
         else:
             p.add_argument("--pair", help="the pair (needed when the config has several)")
@@ -80,7 +73,6 @@ def _ask(prompt: str) -> str:
 
 
 def cmd_action(args: argparse.Namespace) -> int:
-    from ..actions.planner import ActionKind
     from ..config.models import load_config
     from .common import oneshot_config
 

@@ -27,6 +27,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 
+from ..actions.kinds import ACTIONS
 from ..config.durations import format_duration
 from ..config.models import Config, PairConfig
 from ..engine.audit import JsonlLog, audit_path, events_path
@@ -91,14 +92,9 @@ class ConsoleApp(ActionKeys, App[int]):
                 tooltip="quit (asks first only if an action is in flight)"),
         Binding("ctrl+q", "request_quit", "quit", show=False, priority=True,
                 tooltip="quit (asks first only if an action is in flight)"),
-        # Mutating keys: each opens a guarded dialog; ActionPolicy refuses them read-only.
-        Binding("P", "promote", "promote", show=False),
-        Binding("D", "demote", "demote", show=False),
-        Binding("F", "failover", "failover", show=False),
-        Binding("B", "failback", "failback", show=False),
-        Binding("R", "reassert", "re-assert", show=False),
-        Binding("N", "dns", "DNS", show=False),
-        Binding("A", "automation", "automation", show=False),
+        # Mutating keys (the table in actions/kinds.py): each opens a guarded dialog;
+        # ActionPolicy refuses them read-only.
+        *(Binding(spec.key, spec.name, spec.label, show=False) for spec in ACTIONS),
     ]
 
     CSS = """

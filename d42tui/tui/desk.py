@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from textual.screen import ModalScreen
 
-from ..actions.planner import ActionKind, Plan, plan_action
+from ..actions.kinds import BY_NAME, ActionKind
+from ..actions.planner import Plan, plan_action
 from ..engine.pair import effective_production
 from ..engine.words import mode_text, reach_text
 from .screens.action_dialog import ActionDialog
 from .text.actiontext import (
-    VERB,
     PlanContext,
     dns_switched,
     result_lines,
@@ -34,11 +34,6 @@ if TYPE_CHECKING:
     from .app import ConsoleApp
     from .screens.automation_dialog import AutomationRequest
 
-# The console's key names (policy.MUTATING) for the engine's action kinds.
-KINDS = {"promote": ActionKind.PROMOTE, "demote": ActionKind.DEMOTE,
-         "failover": ActionKind.FAILOVER, "failback": ActionKind.FAILBACK,
-         "reassert": ActionKind.REASSERT}
-CHOSEN = (ActionKind.PROMOTE, ActionKind.DEMOTE, ActionKind.REASSERT)
 
 
 class ActionDesk:
@@ -78,12 +73,14 @@ class ActionDesk:
     # --- opening ----------------------------------------------------------------------
 
     def open(self, name: str, target: str | None = None) -> None:
-        kind = KINDS[name]
+        spec = BY_NAME[name]
+        kind = spec.kind
+        assert kind is not None, name
         pair = self._ready(name)
         if pair is None:
             return
         snap = self.app.snapshots[pair.name]
-        if kind in CHOSEN and target is None:
+        if spec.per_appliance and target is None:
             target = self.app.focused_appliance()
             offered = [n for n in snap.order if fencing_due(snap, n)]
             if target is None and kind is ActionKind.REASSERT and len(offered) == 1:
@@ -92,7 +89,7 @@ class ActionDesk:
                 from .screens.choose_appliance import ChooseApplianceScreen
 
                 choices = [(a.name, self._about(pair, a.name)) for a in pair.appliances]
-                self.app.push_screen(ChooseApplianceScreen(VERB[kind].lower(), choices),
+                self.app.push_screen(ChooseApplianceScreen(spec.button.lower(), choices),
                                      lambda chosen: chosen and self.open(name, chosen))
                 return
         context = PlanContext(snap, pair.zone, self.app.clock())

@@ -8,25 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Every action that could change an appliance, DNS or what the watcher may do: each opens a
-# guarded dialog, and read-only mode refuses each before any request or write.
-MUTATING: dict[str, str] = {
-    "promote": "promote an appliance to production",
-    "demote": "demote an appliance to standby",
-    "failover": "fail over: promote the standby, demote the old primary, move DNS",
-    "failback": "fail back to the original primary",
-    "reassert": "re-assert an appliance's desired role (fencing)",
-    "dns": "edit the DNS target",
-    "automation": "pause / resume automatic failover (watch mode) for the pair",
-}
+from ..actions.kinds import ACTIONS
 
+# Every action that could change an appliance, DNS or what the watcher may do (the one table
+# in actions/kinds.py): each opens a guarded dialog, and read-only mode refuses each before
+# any request or write.
+MUTATING: dict[str, str] = {spec.name: spec.what for spec in ACTIONS}
 
 # How the palette names each of them (a key name capitalised reads "Dns", "Failover").
-TITLES: dict[str, str] = {
-    "promote": "Promote", "demote": "Demote", "failover": "Fail over",
-    "failback": "Fail back", "reassert": "Re-assert", "dns": "DNS target",
-    "automation": "Automation: pause / resume",
-}
+TITLES: dict[str, str] = {spec.name: spec.title for spec in ACTIONS}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from ...actions.planner import ActionKind, Plan, Step
+from ...actions.kinds import BY_KIND, ActionKind
+from ...actions.planner import Plan, Step
 from ...engine.pair import PairSnapshot
 from .boardtext import Line, Tone
 
@@ -27,9 +28,8 @@ class PlanContext:
     zone: tzinfo
     now: float
 
-VERB = {ActionKind.PROMOTE: "Promote", ActionKind.DEMOTE: "Demote",
-        ActionKind.FAILOVER: "Fail over", ActionKind.FAILBACK: "Fail back",
-        ActionKind.REASSERT: "Re-assert", ActionKind.DNS_SET: "Switch DNS"}
+# The confirm button's verb per kind, from the one table of actions.
+VERB = {kind: spec.button for kind, spec in BY_KIND.items()}
 
 # outcome -> (glyph and word, tone); never a success the runner did not see.
 OUTCOME: dict[str, tuple[str, Tone]] = {
