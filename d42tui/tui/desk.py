@@ -7,6 +7,7 @@ Progress and the result go to the dialog (if still open), the timeline and a not
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -131,7 +132,8 @@ class ActionDesk:
                         self.write_automation)
 
     def write_automation(self, request: AutomationRequest | None) -> None:
-        """The dialog's answer, written through the engine (state file and audit log)."""
+        """The dialog's answer, written through the engine (state file and audit log) in a
+        worker thread: the fsyncs never hold up the screen."""
         app = self.app
         if request is None or app.store is None:
             return
@@ -142,26 +144,34 @@ class ActionDesk:
             self._say(f"automation: an action on pair {request.pair} is in flight; nothing "
                       "was written")
             return
+        app.run_worker(self._write_automation(request), name=f"automation {request.pair}",
+                       group="automation", exit_on_error=False)
+
+    async def _write_automation(self, request: AutomationRequest) -> None:
         from ..watch.status import pause_automation, resume_automation
 
+        app = self.app
+        store = app.store
+        assert store is not None
         now = app.clock()
-        try:
+
+        def write() -> str:
             if request.resume:
-                cleared = resume_automation(app.store, request.pair, now=now,
-                                            audit=app.audit_log)
-                text = "automation resumed in the console" + (
+                cleared = resume_automation(store, request.pair, now=now, audit=app.audit_log)
+                return "automation resumed in the console" + (
                     f" (was {'; '.join(p.text(now) for p in cleared)})" if cleared else "")
-            else:
-                pause = pause_automation(app.store, request.pair, reason=request.reason,
-                                         duration=request.duration, now=now,
-                                         audit=app.audit_log)
-                text = f"automation paused in the console: {pause.text(now)}"
+            pause = pause_automation(store, request.pair, reason=request.reason,
+                                     duration=request.duration, now=now, audit=app.audit_log)
+            return f"automation paused in the console: {pause.text(now)}"
+
+        try:
+            text = await asyncio.to_thread(write)
         except (OSError, ValueError) as exc:
             self._say(f"automation: not written: {exc}", "error")
             return
         app.refresh_automation(request.pair, force=True)
         app.add_events([TimelineEvent(now, request.pair, "action", text, "strong")])
-        self.app.notify(text, timeout=6)
+        app.notify(text, timeout=6)
 
     # --- the dialog's answers -----------------------------------------------------------
 

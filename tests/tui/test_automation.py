@@ -89,6 +89,9 @@ async def test_pause_with_the_key_then_resume(sim, tmp_path):
         await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(app.screen, AutomationDialog)
+        # written in a worker thread (never on the screen's loop): wait for it
+        await wait_for(pilot, lambda: "pause" in automation_entry(app.store, "main"),
+                       what="the pause in the state file")
         pause = automation_entry(app.store, "main")["pause"]
         assert pause["reason"] == "db upgrade"
         assert abs(pause["until"] - pause["since"] - 7200) < 1
@@ -105,8 +108,8 @@ async def test_pause_with_the_key_then_resume(sim, tmp_path):
         text = screen_text(app)
         assert "Resume automatic failover · pair main" in text and "db upgrade" in text
         await pilot.press("tab", "enter")  # Confirm
-        await pilot.pause()
-        assert "pause" not in automation_entry(app.store, "main")
+        await wait_for(pilot, lambda: "pause" not in automation_entry(app.store, "main"),
+                       what="the pause removed from the state file")
         await shown(pilot, app, "automation ARMED · primary d42-a failures 2/3")
         assert auto_actions(app)[2:] == [("resume-automation", "before"),
                                          ("resume-automation", "after")]
