@@ -56,6 +56,7 @@ from .timeline_events import TimelineEvent, console_event
 if TYPE_CHECKING:
     from ..dns import DnsAnswer, DnsProblem
     from ..watch.status import AutomationState
+    from .screens.pairs import PairsScreen
 
 MIN_SIZE = (80, 24)
 MAX_EVENTS = 2000
@@ -192,6 +193,9 @@ class ConsoleApp(ActionKeys, App[int]):
 
     def open_pair(self, name: str) -> None:
         self.push_screen(BoardScreen(self.config.pair(name)))
+
+    def on_pairs_screen_open_pair(self, message: PairsScreen.OpenPair) -> None:
+        self.open_pair(message.pair)
 
     def on_mount(self) -> None:
         for problem in self.theme_problems:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
 
 class PairsScreen(Screen, PairView):
     """The compact list of pairs, with the timeline of all of them below."""
+
+    class OpenPair(Message):
+        """The person asked for this pair's board (the app opens it)."""
+
+        def __init__(self, pair: str) -> None:
+            super().__init__()
+            self.pair = pair
 
     BINDINGS = [Binding("enter", "open_selected", "open pair",
                         tooltip="open the board of the pair under the cursor")]
@@ -85,7 +93,8 @@ class PairsScreen(Screen, PairView):
 
     def action_open_selected(self) -> None:
         if (name := self.selected_pair()) is not None:
-            self.console.open_pair(name)
+            self.post_message(self.OpenPair(name))
 
     def on_pair_table_pair_chosen(self, message: PairTable.PairChosen) -> None:
-        self.console.open_pair(message.pair)
+        message.stop()
+        self.post_message(self.OpenPair(message.pair))
