@@ -49,7 +49,7 @@ def sim():
 
 
 def sim_config_dict(simulator, tmp_path: Path, *, tls: str = "pin", poll: dict | None = None,
-                    passwords: dict | None = None) -> dict:
+                    passwords: dict | None = None, automation: dict | None = None) -> dict:
     """A config dict for the simulated pair; passwords come from files, as in production."""
     passwords = passwords or PASSWORDS
     appliances = []
@@ -73,6 +73,7 @@ def sim_config_dict(simulator, tmp_path: Path, *, tls: str = "pin", poll: dict |
         "poll": poll or {"interval": "1s", "timeout": "1s", "failure_threshold": 3,
                          "recovery_threshold": 2},
         "appliances": appliances,
+        **({"automation": automation} if automation is not None else {}),
     }]}
 
 

@@ -289,6 +289,15 @@ def _plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
                               "as production, and cannot be demoted first now; wait for the "
                               "next polls"), True
         risk = f"two productions if {old} is still running"
+    guard = pair.automation.max_data_age
+    if refusal is None and kind is ActionKind.FAILOVER and guard is not None \
+            and age is not None and age > guard:
+        from ..config.durations import format_duration
+
+        refusal, forceable = (f"{new}'s data is {format_duration(int(age // 60) * 60)} old "
+                              f"(estimate), over automation.max_data_age "
+                              f"{format_duration(guard)}: a person must decide"), True
+        risk = f"{new} becomes production with data {format_duration(int(age // 60) * 60)} old"
     if age is not None and age > max_age and kind is ActionKind.FAILOVER:
         warnings.append(f"the standby's data is about {age / 3600:.0f} h old (estimate): "
                         f"{data_age}")

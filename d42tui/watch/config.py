@@ -137,6 +137,9 @@ class AutomationConfig(StrictModel):
     cooldown: Duration = 300.0  # after a failover that failed before promoting
     failback: Literal["manual", "automatic"] = "manual"
     failback_after: Duration = 3600.0  # the old primary up this long, and a restore done
+    # The data-age guard (off by default; Patroni's maximum_lag_on_failover): never promote
+    # automatically a standby whose estimated data is older than this.
+    max_data_age: Duration | None = None
     notify: NotifyConfig | None = None
 
     @model_validator(mode="after")

@@ -86,6 +86,19 @@ class Situation:
     wanted_since: float | None = None
     max_defer: float = 900.0
     cooldown_until: float | None = None
+    data_age: float | None = None  # the standby's estimated data age (seconds), if known
+    max_data_age: float | None = None  # automation.max_data_age
+
+
+def data_age_blocker(standby: str, age: float | None, limit: float | None) -> Blocker | None:
+    """The data-age guard: a standby whose data is older than the limit is promoted by a
+    person, never automatically."""
+    if limit is None or age is None or age <= limit:
+        return None
+    return Blocker("data-too-old", f"would fail over, but {standby}'s data is "
+                                   f"{format_duration(int(age // 60) * 60)} old (over "
+                                   f"automation.max_data_age {format_duration(limit)}): a person "
+                                   "must decide", "critical")
 
 
 def _hhmm(ts: float) -> str:
@@ -172,6 +185,8 @@ def decide(s: Situation) -> Decision:
         blockers.append(Blocker("cannot-start", s.unfit, "critical"))
     if s.acting:
         blockers.append(Blocker("acting", s.acting))
+    if (old := data_age_blocker(s.standby, s.data_age, s.max_data_age)) is not None:
+        blockers.append(old)
     if s.cooldown_until is not None and s.now < s.cooldown_until:
         blockers.append(Blocker("cooldown", "the last failover attempt failed; the next one "
                                             f"may start at {_hhmm(s.cooldown_until)}"))

@@ -344,7 +344,10 @@ class PairWatch:
             acting=self.journal.describe() if self.journal else None,
             restore=restore_window(p.restore_cron, p.timezone, p.restore_duration, now),
             wanted_since=self.wanted_since, max_defer=self.auto.max_defer,
-            cooldown_until=self.cooldown_until)
+            cooldown_until=self.cooldown_until,
+            data_age=snap.pipeline.estimate.data_age
+            if snap.pipeline is not None and snap.pipeline.estimate is not None else None,
+            max_data_age=self.auto.max_data_age)
 
     async def decide_and_act(self, snap: PairSnapshot, witnesses: Any, now: float) -> Decision:
         situation = self.situation(snap, witnesses, now)
@@ -405,6 +408,11 @@ class PairWatch:
                             f"→ {s.standby} now, but {paused}: " + "; ".join(d.evidence))
         elif not d.wanted:
             self.memory.pop("would", None)
+        old = d.wanted and "data-too-old" in d.keys
+        if self.once("data-too-old", old) and old:
+            self.ctx.notice("data-too-old", "critical", next(
+                b.text for b in d.blockers if b.key == "data-too-old")
+                + f" ({s.primary} is down: " + "; ".join(d.evidence) + ")")
         down = d.wanted and "standby-down" in d.keys
         if self.once("both-down", down) and down:
             self.ctx.notice("standby-down", "critical", f"{s.primary} (production) and the "
