@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..config.models import PairConfig
-from ..engine.pair import PairSnapshot, Reachability, Verdict
+from ..engine.pair import PairSnapshot, Reachability, Verdict, reported_versions, versions_differ
 from .kinds import ActionKind
 
 MUTATING_ACTIONS = frozenset(ActionKind)
@@ -301,6 +301,11 @@ def _plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
     if age is not None and age > max_age and kind is ActionKind.FAILOVER:
         warnings.append(f"the standby's data is about {age / 3600:.0f} h old (estimate): "
                         f"{data_age}")
+    if versions_differ(snap.views):
+        found = reported_versions(snap.views)
+        warnings.append(f"the versions differ ({old} runs {found[old]}, {new} {found[new]}): "
+                        f"{new} has not been able to restore {old}'s backups since, so its "
+                        "data is older than the restore schedule says")
     # Demoted first when it answers and the console can command it; one that answers but
     # cannot be read (401, a certificate) is refused above, and forced it is left as it is.
     old_answers = snap.views[old].commandable

@@ -131,15 +131,17 @@ class BackupMonitor:
         if job is not None:
             await job
 
-    def view(self, switched_at: float | None = None) -> PipelineView:
+    def view(self, switched_at: float | None = None,
+             diverged_at: float | None = None) -> PipelineView:
         """Recomputed when a new look landed, a scheduled time passed, or a minute went by:
         cron maths every round for every pair would cost more than the polls themselves.
         `switched_at`: when production last moved to the appliance that has it now (the
-        standby's data is its own until it restores after that)."""
+        standby's data is its own until it restores after that). `diverged_at`: since when
+        the two appliances report different versions (the restores since then fail)."""
         self._start_static(delay=2.0)
         now_ts = self.clock()
         key = (len(self.history), self.history[-1] if self.history else None, int(now_ts // 60),
-               self._static is not None, switched_at)
+               self._static is not None, switched_at, diverged_at)
         if self._cached is not None:
             old_key, old = self._cached
             boundaries = [t.timestamp() for t in (old.next_backup, old.next_restore) if t]
@@ -147,11 +149,12 @@ class BackupMonitor:
                 boundaries.append(old.restore_window[1].timestamp())
             if old_key == key and all(now_ts < b for b in boundaries):
                 return old
-        view = self._compute(datetime.fromtimestamp(now_ts, UTC), switched_at)
+        view = self._compute(datetime.fromtimestamp(now_ts, UTC), switched_at, diverged_at)
         self._cached = (key, view)
         return view
 
-    def _compute(self, now: datetime, switched_at: float | None = None) -> PipelineView:
+    def _compute(self, now: datetime, switched_at: float | None = None,
+                 diverged_at: float | None = None) -> PipelineView:
         pair = self.pair
         history = list(self.history)
         # The production appliance's own backup status is judged by the pair verdict.
@@ -163,6 +166,10 @@ class BackupMonitor:
         estimate = loss = None
         if pair.backup_cron and pair.restore_cron:
             estimate = estimate_pair(pair, history, now)
+            if diverged_at is not None:
+                then = datetime.fromtimestamp(diverged_at, UTC)
+                estimate = schedule.since_versions_diverged(
+                    estimate, estimate_pair(pair, history, then), then, now, pair.timezone)
             if switched_at is not None:
                 estimate = schedule.since_role_switch(
                     estimate, datetime.fromtimestamp(switched_at, UTC), now, pair.timezone)

@@ -200,7 +200,7 @@ def _seconds_argument(text: str) -> float:
 
 
 def cmd_simulate(argv: list[str]) -> int:
-    if argv and argv[0] in ("fault", "truth"):
+    if argv and argv[0] in ("fault", "truth", "version"):
         return _simulate_control(argv)
     from ..simulator.run import main as simulate_main
 
@@ -216,6 +216,9 @@ def _simulate_control(argv: list[str]) -> int:
         parser.add_argument("appliance")
         parser.add_argument("kind", choices=FAULT_KINDS)
         parser.add_argument("--ms", type=int, help="delay for the slow fault")
+    elif argv[0] == "version":
+        parser.add_argument("appliance")
+        parser.add_argument("version", help="the version its health answer reports")
     else:
         parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv[1:])
@@ -227,6 +230,8 @@ def _simulate_control(argv: list[str]) -> int:
     try:
         if argv[0] == "fault":
             truth = client.set_fault(args.appliance, args.kind, args.ms)
+        elif argv[0] == "version":
+            truth = client.set_version(args.appliance, args.version)
         else:
             truth = client.truth()
     except SimulatorUnreachable as exc:

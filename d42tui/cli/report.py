@@ -16,6 +16,7 @@ from ..engine.pair import (
     AssertedMode,
     PairSnapshot,
     Reachability,
+    versions_differ,
 )
 from ..engine.words import (
     LEVEL_ORDER,
@@ -108,6 +109,10 @@ def pair_json(pair: PairConfig, snap: PairSnapshot,
         "appliances": [appliance_json(a, snap.views[a.name], snap.modes[a.name],
                                       snap.desired_production) for a in pair.appliances],
         "automation": automation,
+        "versions": {"match": None if (differ := versions_differ(snap.views)) is None
+                     else not differ,
+                     "diverged_at": iso(snap.versions_diverged_at)
+                     if snap.versions_diverged_at is not None else None},
     }
 
 

@@ -233,6 +233,35 @@ def backup_findings(name: str, health: Health) -> list[Reason]:
     return out
 
 
+def reported_versions(views: Mapping[str, ApplianceView]) -> dict[str, str | None]:
+    """The version each appliance's last health answer reported (None: not known)."""
+    return {n: (v.health.version if v.health is not None else None) for n, v in views.items()}
+
+
+def versions_differ(views: Mapping[str, ApplianceView]) -> bool | None:
+    """True when both report a version and they differ, False when both report the same,
+    None when one is not known (down, or it does not say)."""
+    found = reported_versions(views)
+    if not all(found.values()):
+        return None
+    return len(set(found.values())) > 1
+
+
+def version_reason(views: Mapping[str, ApplianceView], production: str | None,
+                   next_restore: str | None) -> Reason | None:
+    """Device42 restores only between identical versions: a pair whose appliances report
+    different ones has a standby that stopped taking the production's data."""
+    if not versions_differ(views) or production not in views:
+        return None
+    found = reported_versions(views)
+    standby = next(n for n in views if n != production)
+    when = f"the {next_restore} restore on {standby}" if next_restore \
+        else f"a restore on {standby}"
+    return Reason("warning", f"{when} will fail: {production} runs {found[production]}, "
+                             f"{standby} {found[standby]} (Device42 restores only between "
+                             "identical versions)")
+
+
 def pair_verdict(pair: PairConfig, views: Mapping[str, ApplianceView],
                  modes: Mapping[str, AssertedMode],
                  desired_production: str | None = None,
@@ -416,3 +445,4 @@ class PairSnapshot:
     order: tuple[str, ...] = field(default=())  # appliance names in config order
     pipeline: Any = None  # backup.monitor.PipelineView, when schedules or a location are set
     interrupted: str | None = None  # an open plan whose owner died: what it had sent
+    versions_diverged_at: float | None = None  # the versions differ since (as seen here)

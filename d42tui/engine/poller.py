@@ -14,7 +14,15 @@ from ..appliance.client import ApplianceClient, Failure, FailureKind, PollResult
 from ..backup.monitor import BackupMonitor
 from ..config.models import Config, PairConfig
 from .locks import action_lock_path, lock_is_free
-from .pair import ApplianceView, PairSnapshot, Reason, observe, pair_verdict
+from .pair import (
+    ApplianceView,
+    PairSnapshot,
+    Reason,
+    observe,
+    pair_verdict,
+    version_reason,
+    versions_differ,
+)
 from .secretread import appliance_secret_problems
 from .state import StateDamaged, StateStore, automation_entry
 
@@ -36,6 +44,7 @@ class PairPoller:
         self.views = {a.name: ApplianceView(a.name) for a in pair.appliances}
         self._inflight: dict[str, asyncio.Task[PollResult]] = {}
         self.round = 0
+        self.diverged_at: float | None = None  # since when the versions differ, as seen here
         self.latest: PairSnapshot | None = None
         self.monitor: BackupMonitor | None = None
         # One round at a time: the console's background loop and an action's re-poll share
@@ -101,17 +110,38 @@ class PairPoller:
         except StateDamaged as exc:  # never guessed: the board says so and nothing acts
             (desired, modes), since, damage = self.store.declared(self.pair), None, str(exc)
         views = dict(self.views)
-        pipeline = self.monitor.view(since) if self.monitor is not None else None
+        differ = versions_differ(views)
+        if differ and self.diverged_at is None:
+            self.diverged_at = self.clock()  # first seen: the restores from now on fail
+        elif differ is False:
+            self.diverged_at = None
+        pipeline = self.monitor.view(since, self.diverged_at) if self.monitor is not None \
+            else None
         extra = tuple(Reason(str(w.severity), w.text) for w in pipeline.warnings) if pipeline else ()
+        if differ and (found := version_reason(views, desired, self._next_restore(pipeline))):
+            extra = (found, *extra)
         snap = PairSnapshot(
             pair=self.pair.name, round=self.round, at=self.clock(), views=views, modes=modes,
             desired_production=desired,
             verdict=pair_verdict(self.pair, views, modes, desired, extra, damage,
                                  interrupted + self.secret_reasons),
             order=tuple(views), pipeline=pipeline,
-            interrupted=interrupted[0].text if interrupted else None)
+            interrupted=interrupted[0].text if interrupted else None,
+            versions_diverged_at=self.diverged_at if differ else None)
         self.latest = snap
         return snap
+
+    def _next_restore(self, pipeline) -> str | None:
+        """The standby's next restore as HH:MM in the pair's zone, if it has a schedule."""
+        moment = pipeline.next_restore if pipeline is not None else None
+        if moment is None and self.pair.restore_cron:
+            from datetime import UTC, datetime
+
+            from .schedule import next_fire
+
+            moment = next_fire(self.pair.restore_cron, self.pair.timezone,
+                               datetime.fromtimestamp(self.clock(), UTC))
+        return moment.astimezone(self.pair.zone).strftime("%H:%M") if moment else None
 
     def _interrupted(self) -> tuple[Reason, ...]:
         """An open plan whose owner no longer holds the pair's lock: it stopped mid-way, and

@@ -8,7 +8,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from itertools import islice
@@ -297,6 +297,23 @@ def since_role_switch(estimate: DataAgeEstimate, switched_at: datetime, now: dat
         restore_running_since=estimate.restore_running_since, left_production_at=switched_at,
         reason=(f"estimated: it was production until {_when(switched_at, zone_of(tz), now)} and "
                 "has not restored since; its data is its own up to then"))
+
+
+def since_versions_diverged(estimate: DataAgeEstimate, before: DataAgeEstimate,
+                            diverged_at: datetime, now: datetime, tz: Tz) -> DataAgeEstimate:
+    """The estimate once the two appliances report different versions: Device42 restores
+    only between identical versions, so every restore since `diverged_at` failed and the
+    standby holds what it had restored before (`before`: the estimate as of then)."""
+    last = estimate.last_restore_time
+    if last is None or _utc(last) < _utc(diverged_at):
+        return estimate  # no restore since: nothing to discount
+    now, zone = _utc(now), zone_of(tz)
+    taken = before.restored_backup_time
+    return replace(
+        before, data_age=None if taken is None else (now - _utc(taken)).total_seconds(),
+        restore_running_since=estimate.restore_running_since,
+        reason=(f"estimated: the versions differ since {_when(diverged_at, zone, now)}, so the "
+                f"restores since then failed; before that: {before.reason}"))
 
 
 def _when(moment: datetime, zone: tzinfo, now: datetime) -> str:

@@ -87,6 +87,7 @@ class SimAppliance:
     record: Callable[[SimRequest], None]
     fault: str = field(default="none", init=False)
     fault_ms: int = field(default=DEFAULT_SLOW_MS, init=False)
+    version: str = field(default=health.VERSION, init=False)  # what /healthstats/ says
     _flap_count: int = field(default=0, init=False)
     _production_since: float | None = field(default=None, init=False)  # None while standby
     # the last backup taken before the latest mode change
@@ -115,6 +116,13 @@ class SimAppliance:
         self.fault = kind
         self.fault_ms = DEFAULT_SLOW_MS if ms is None else ms
         self._flap_count = 0
+
+    def set_version(self, version: str) -> None:
+        """An upgrade (or a downgrade): Device42 restores only between identical versions."""
+        if not isinstance(version, str) or not 0 < len(version) <= 64 \
+                or not version.isprintable():
+            raise ValueError("version must be 1 to 64 printable characters")
+        self.version = version
 
     def set_mode(self, mode: str, now: float) -> None:
         if mode == self.mode:
@@ -227,7 +235,7 @@ class SimAppliance:
         body = {"backup_status": [{"id": health.BACKUP_JOB_ID, "job_name": health.BACKUP_JOB_NAME,
                                    "status": status}]}
         body.update(health.health_figures(self.name, now, load))
-        body["version"] = health.VERSION
+        body["version"] = self.version
         return dict(sorted(body.items()))
 
     def _main_api(self, request: Request, auth_ok: bool) -> Response:

@@ -43,6 +43,7 @@ class ControlApi:
             "/truth": {"GET": self._truth},
             "/fault": {"POST": self._fault},
             "/mode": {"POST": self._mode},
+            "/version": {"POST": self._version},
             "/requests": {"GET": self._requests, "DELETE": self._clear},
             "/appliances": {"GET": self._appliances},
         }
@@ -95,6 +96,23 @@ class ControlApi:
             return _error(400, str(exc))
         return Response.json(200, self.sim.truth())
 
+    async def _version(self, request: Request) -> Response:
+        try:
+            payload = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+        if not isinstance(payload, dict):
+            return _error(400, "the body must be a JSON object: "
+                               "{\"appliance\": NAME, \"version\": VERSION}")
+        name, version = payload.get("appliance"), payload.get("version")
+        if not isinstance(name, str) or name not in self.sim.names:
+            return _error(400, f"unknown appliance {name!r} (known: {', '.join(self.sim.names)})")
+        try:
+            self.sim.set_version(name, version)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return Response.json(200, {"appliance": name, "version": version})
+
     async def _requests(self, request: Request) -> Response:
         name = dict(parse_qsl(request.query)).get("appliance")
         try:
@@ -133,6 +151,10 @@ class ControlClient:
     def set_mode_by_hand(self, name: str, mode: str) -> dict[str, Any]:
         """Change an appliance's mode as a person in its own UI would; returns the truth."""
         return self._call("POST", "/mode", json={"appliance": name, "mode": mode})
+
+    def set_version(self, name: str, version: str) -> dict[str, Any]:
+        """Make the appliance report `version` (as after an upgrade of that side only)."""
+        return self._call("POST", "/version", json={"appliance": name, "version": version})
 
     def set_fault(self, name: str, kind: str, ms: int | None = None) -> dict[str, Any]:
         """Inject a fault; returns the truth afterwards."""

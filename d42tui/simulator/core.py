@@ -204,6 +204,12 @@ class Simulator:
             entry.appliance.set_fault(kind, ms)
         await self._sync_listeners(entry)
 
+    def set_version(self, name: str, version: str) -> None:
+        """The version the appliance reports (an upgrade of one side of the pair)."""
+        entry = self._entry(name)
+        with self._lock:
+            entry.appliance.set_version(version)
+
     def set_mode_by_hand(self, name: str, mode: str) -> None:
         """The mode changed in the appliance's own UI, as a person would change it: no
         request through the API (and so nothing any console sent or saw)."""
