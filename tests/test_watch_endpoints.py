@@ -241,6 +241,17 @@ async def test_unknown_names_are_404_and_nothing_accepts_a_write(sim, tmp_path):
         assert sim.truth()["appliances"]["d42-a"]["mode"] == "production"
 
 
+async def test_a_keep_alive_client_is_told_when_its_connection_ends(sim, tmp_path):
+    """The last request a connection may carry is answered with `Connection: close`, so a
+    client reusing connections (Prometheus, a load balancer) never meets a silent close."""
+    async with Served(sim, tmp_path) as served:
+        limit = endpoints_module.MAX_REQUESTS_PER_CONNECTION
+        answers = [await served.get("/pairs/main/production") for _ in range(limit + 5)]
+        assert {a.status_code for a in answers} <= {200, 503}
+        assert answers[limit - 1].headers["connection"] == "close"
+        assert "connection" not in answers[limit - 2].headers
+
+
 # --- basic auth and secrets ----------------------------------------------------------------
 
 def with_listener_secrets(tmp_path: Path):

@@ -216,7 +216,7 @@ class EndpointServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
-        for _ in range(MAX_REQUESTS_PER_CONNECTION):
+        for served in range(1, MAX_REQUESTS_PER_CONNECTION + 1):
             try:
                 request = await asyncio.wait_for(self._next_request(conn, reader), HEAD_TIMEOUT)
             except TimeoutError:
@@ -232,7 +232,8 @@ class EndpointServer:
                 return  # the client closed
             answer = self._answer(request)
             head_only = request.method == b"HEAD"
-            reusable = conn.their_state is h11.DONE
+            # the last request a connection may carry says so: the client opens another
+            reusable = conn.their_state is h11.DONE and served < MAX_REQUESTS_PER_CONNECTION
             await self._send(conn, writer, answer, head_only=head_only, close=not reusable)
             if not reusable or conn.our_state is not h11.DONE:
                 return
