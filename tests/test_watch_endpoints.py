@@ -477,3 +477,23 @@ def test_a_bad_listen_argument_is_a_usage_error(sim, tmp_path):
     proc = d42tui("watch", "--config", str(path), "--listen", "127.0.0.1:99999")
     assert proc.returncode == 2
     assert "argument --listen: '127.0.0.1:99999' is not HOST:PORT" in proc.stderr
+
+
+def test_config_check_names_the_listen_keys(sim, tmp_path):
+    from .test_cli_status import d42tui
+
+    def missing_password(data: dict) -> None:
+        data["watch"] = {"listen": "127.0.0.1:9442",
+                         "basic_auth": {"username": "prom",
+                                        "password_file": str(tmp_path / "missing.pw")}}
+    path = write_watch_config(sim, tmp_path, edit=missing_password)
+    proc = d42tui("config", "check", "--secrets", "--config", str(path))
+    assert proc.returncode == 2
+    assert f"{path}: watch.basic_auth.password_file: cannot read secret file" in proc.stderr
+
+    def bad_listen(data: dict) -> None:
+        data["watch"] = {"listen": "127.0.0.1:http"}
+    path = write_watch_config(sim, tmp_path, edit=bad_listen)
+    proc = d42tui("config", "check", "--config", str(path))
+    assert proc.returncode == 2
+    assert "watch.listen" in proc.stderr and "'127.0.0.1:http' is not HOST:PORT" in proc.stderr
