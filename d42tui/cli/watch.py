@@ -67,6 +67,9 @@ def add_watch_parsers(sub: Any) -> None:
     p.add_argument("--pair", action="append", help="only this pair (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="decide and log, send nothing")
     p.add_argument("--log-format", choices=["text", "json"], default="text")
+    p.add_argument("--listen", metavar="HOST:PORT", type=_listen_argument,
+                   help="serve /metrics, /status and the load-balancer checks here (read-only;"
+                        " default host 127.0.0.1; overrides watch.listen in the config)")
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("pause", help="pause automatic failover of a pair (fencing continues)")
@@ -81,6 +84,16 @@ def add_watch_parsers(sub: Any) -> None:
     p.add_argument("pair")
     p.add_argument("--config", default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_resume)
+
+
+def _listen_argument(text: str) -> str:
+    from ..watch.config import parse_listen
+
+    try:
+        parse_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
 
 
 def watched_config(loaded: LoadedConfig, names: list[str] | None) -> Config:
@@ -120,6 +133,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
     for pair in loaded.config.pairs:
         if not pair.automation.enabled and (not args.pair or pair.name in args.pair):
             log("info", "skipped", "automation.enabled is false: not watched", pair=pair.name)
+    listen = getattr(args, "listen", None)
+    if listen is not None:
+        config = config.model_copy(update={"watch": config.watch.model_copy(
+            update={"listen": listen})})
+    if (address := config.watch.address) is not None:
+        from ..watch.config import listen_warnings
+
+        for warning in listen_warnings(config.watch, address):
+            log("warning", "config", f"{loaded.path}: {warning}")
     return asyncio.run(watch(config, log, dry_run=args.dry_run))
 
 
@@ -129,12 +151,33 @@ async def watch(config: Config, log: EventLog, *, dry_run: bool = False) -> int:
     from ..watch.service import Watcher
 
     watcher = Watcher(config, dry_run=dry_run, say=log)
+    endpoints = None
+    if (address := config.watch.address) is not None:
+        from ..watch.endpoints import EndpointServer
+
+        endpoints = EndpointServer(watcher, config.watch, address)
+        try:  # the password and the certificate before anything starts
+            await endpoints.prepare()
+        except ConfigError as exc:
+            log("error", "refused", f"not starting: {'; '.join(exc.lines)}")
+            await watcher.aclose(started=False)
+            return 2
     try:
         watcher.start()
     except WatcherRunning as exc:
         log("error", "refused", f"not starting: {exc}")
         await watcher.aclose(started=False)
         return 1
+    if endpoints is not None:
+        try:
+            await endpoints.bind()
+        except OSError as exc:
+            log("error", "refused", f"not starting: cannot listen on {address}: "
+                f"{exc.strerror or exc}")
+            await watcher.aclose()
+            return 1
+        log("info", "listening", f"serving /metrics, /status and the health checks on "
+            f"{endpoints.url} (read-only{', basic auth' if config.watch.basic_auth else ''})")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
@@ -156,6 +199,8 @@ async def watch(config: Config, log: EventLog, *, dry_run: bool = False) -> int:
     except asyncio.CancelledError:
         log("warning", "stopping", "second signal: stopped mid-round")
     finally:
+        if endpoints is not None:
+            await endpoints.aclose()
         await watcher.aclose()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

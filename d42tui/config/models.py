@@ -28,7 +28,7 @@ from pydantic import (
 from ..backup.config import BackupConfig
 from ..dns.config import DnsConfig, check_targets, dns_warnings
 from ..text import quoted
-from ..watch.config import AutomationConfig
+from ..watch.config import AutomationConfig, WatchConfig
 from .durations import format_duration
 from .errors import ConfigError
 from .messages import format_error
@@ -322,6 +322,7 @@ class Config(StrictModel):
     state_dir: Path | None = None
     audit_log: Path | None = None
     simulator: SimulatorRef | None = None
+    watch: WatchConfig = Field(default_factory=WatchConfig)  # the watcher process's endpoints
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

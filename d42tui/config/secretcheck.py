@@ -82,6 +82,8 @@ def _sources(config: Config) -> Iterator[tuple[str, _Source]]:
         if notify is not None and notify.webhook is not None:
             yield pair.name, _Source(f"{at}.automation.notify.webhook", "url", notify.webhook,
                                      usable=_webhook)
+    if config.watch.basic_auth is not None:  # the watcher's endpoints: belongs to no pair
+        yield "", _Source("watch.basic_auth", "password", config.watch.basic_auth)
 
 
 def _given_key(model: Any, prefix: str) -> str:

@@ -13,7 +13,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +72,9 @@ class JsonlLog:
 
     def __init__(self, path: Path):
         self.path = path
+        # Told of every record this process appended (the watcher's metrics count actions
+        # here); a listener must be quick and never raise.
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -92,6 +95,8 @@ class JsonlLog:
             os.fsync(fd)
         finally:
             os.close(fd)
+        for listener in self.listeners:
+            listener(record)
         return record
 
     def read(self, since: float | None = None) -> LogRead:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from ..appliance.client import ApplianceClient, Failure, FailureKind, PollResult
 from ..backup.monitor import BackupMonitor
@@ -51,6 +51,8 @@ class PairPoller:
         # this poller; overlapping rounds would see each other's polls as "still unanswered".
         self._round_lock = asyncio.Lock()
         self.secret_reasons: tuple[Reason, ...] = ()
+        # Told of each round's poll results (the watcher's latency histogram); quick, no raise.
+        self.result_listeners: list[Callable[[Sequence[PollResult]], None]] = []
         self._secrets_at: float | None = None
         self._secrets_task: asyncio.Task[None] | None = None
         if pair.backup is not None or pair.backup_cron or pair.restore_cron:
@@ -92,6 +94,8 @@ class PairPoller:
             self.monitor.tick()
         results = await asyncio.gather(*(self._poll_one(n, deadline) for n in names))
         self.look_at_secrets()  # after the polls: never in the way of their latency
+        for listener in self.result_listeners:
+            listener(results)
         for result in results:
             self.views[result.appliance] = observe(self.views[result.appliance], result,
                                                    self.pair.poll)

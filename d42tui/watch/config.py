@@ -177,3 +177,107 @@ def automation_warnings(pair: object) -> list[str]:
         out.append("automation.witnesses: none configured: the standby answering will be the "
                    "only evidence that this host is not cut off")
     return out
+
+
+# --- the watcher's read-only HTTP endpoints (`watch: listen:`) ------------------------------
+
+DEFAULT_LISTEN_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ListenAddress:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in ("localhost", "::1") or self.host.startswith("127.")
+
+
+def parse_listen(text: str) -> ListenAddress:
+    """`HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT` (host 127.0.0.1); ValueError otherwise."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("give HOST:PORT, e.g. 127.0.0.1:9442")
+    raw = text.strip()
+    if raw.startswith("["):
+        host, sep, tail = raw[1:].partition("]")
+        port_text = tail[1:] if sep and tail.startswith(":") else ""
+    elif ":" in raw:
+        host, _, port_text = raw.rpartition(":")
+    else:
+        host, port_text = "", raw
+    host = host or DEFAULT_LISTEN_HOST
+    if not (port_text.isdigit() and len(port_text) < 6) or not 0 < int(port_text) < 65536:
+        raise ValueError(f"{quoted(raw)} is not HOST:PORT with a port 1-65535 "
+                         "(e.g. 127.0.0.1:9442)")
+    if any(c.isspace() or c in "/@?#" for c in host):
+        raise ValueError(f"{quoted(raw)}: {quoted(host)} is not a host name or address")
+    return ListenAddress(host, int(port_text))
+
+
+def _listen(value: str) -> str:
+    parse_listen(value)
+    return value.strip()
+
+
+ListenText = Annotated[str, AfterValidator(_listen)]
+
+
+class ListenTlsConfig(StrictModel):
+    """Serve the endpoints over HTTPS: a PEM certificate (chain) and its key."""
+
+    cert_file: Path
+    key_file: Path
+
+
+class BasicAuthConfig(StrictModel):
+    """HTTP basic auth on every endpoint; the password from a secret source."""
+
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[^:\s]+$")
+    password: SecretStr | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    password_command: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_password(self) -> BasicAuthConfig:
+        check_one_secret(self, "password")
+        if pick_secret(self, "password") is None:
+            raise ValueError("@password: give password_env, password_file or password_command")
+        return self
+
+    def secret(self) -> Secret:
+        secret = pick_secret(self, "password")
+        assert secret is not None  # the validator requires one
+        return secret
+
+
+class WatchConfig(StrictModel):
+    """Settings of the `d42tui watch` process itself (not of one pair)."""
+
+    listen: ListenText | None = None  # HOST:PORT for /metrics, /status and the health checks
+    tls: ListenTlsConfig | None = None
+    basic_auth: BasicAuthConfig | None = None
+
+    @property
+    def address(self) -> ListenAddress | None:
+        return None if self.listen is None else parse_listen(self.listen)
+
+
+def listen_warnings(watch: WatchConfig, address: ListenAddress) -> list[str]:
+    """Allowed, but said when `watch` starts (`key: text`)."""
+    out = []
+    if not address.loopback and watch.basic_auth is None:
+        out.append(f"watch.listen: {address} is reachable from other hosts and has no "
+                   "basic_auth: anyone there can read the pair's state")
+    if not address.loopback and watch.tls is None:
+        out.append(f"watch.listen: {address} is reachable from other hosts over plain HTTP"
+                   + (": the basic-auth password travels unencrypted" if watch.basic_auth
+                      else ""))
+    if watch.basic_auth is not None and watch.basic_auth.password is not None:
+        out.append("watch.basic_auth.password: written in the config file; prefer "
+                   "password_env, password_file or password_command")
+    return out
