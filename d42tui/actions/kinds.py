@@ -18,6 +18,7 @@ class ActionKind(str, enum.Enum):
     FAILBACK = "failback"
     REASSERT = "reassert"
     DNS_SET = "dns-set"
+    SWITCHOVER = "switchover"  # a planned move of production, on a HEALTHY pair only
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                ActionKind.FAILOVER, cli_help="promote the standby, demote the old primary"),
     ActionSpec("failback", "B", "failback", "Fail back", "fail back to the original primary",
                ActionKind.FAILBACK, cli_help="fail over back to the preferred primary"),
+    ActionSpec("switchover", "S", "switchover", "Switch over",
+               "planned switchover to the standby, demoting first",
+               ActionKind.SWITCHOVER,
+               cli_help="planned switchover to the standby, now or scheduled (see its --help)"),
     ActionSpec("reassert", "R", "re-assert", "Re-assert",
                "re-assert an appliance's desired role (fencing)", ActionKind.REASSERT,
                cli_help="send an appliance's asserted mode again (fencing)",

@@ -150,7 +150,7 @@ def loss_sentence(kind: ActionKind, target: str, pair: PairConfig,
 
     pipeline = snap.pipeline
     if pipeline is None or kind not in (ActionKind.FAILOVER, ActionKind.FAILBACK,
-                                        ActionKind.PROMOTE):
+                                        ActionKind.PROMOTE, ActionKind.SWITCHOVER):
         return None
     estimate = pipeline.estimate
     if estimate is None or estimate.restored_backup_time is None:
@@ -164,7 +164,8 @@ def loss_sentence(kind: ActionKind, target: str, pair: PairConfig,
     taken = estimate.restored_backup_time
     since = datetime.fromtimestamp(taken.timestamp(), pair.zone).strftime("%H:%M")
     where = f" on {peer}" if peer is not None and peer_mode == "production" else ""
-    verb = {ActionKind.FAILOVER: "failing over", ActionKind.FAILBACK: "failing back"}.get(
+    verb = {ActionKind.FAILOVER: "failing over", ActionKind.FAILBACK: "failing back",
+            ActionKind.SWITCHOVER: "switching over"}.get(
         kind, f"promoting {target}")
     held = (f"{target} has its own data up to then" if estimate.left_production_at
             else f"{target} restored the backup taken then (estimate)")
@@ -259,6 +260,9 @@ def _plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
                     forceable=forceable, force_risk=risk, new_production=target,
                     summary=f"make {target} production", **base)
 
+    if kind is ActionKind.SWITCHOVER:
+        return _plan_switchover(pair, snap, base)
+
     # failover / failback: move production to the other appliance
     if kind is ActionKind.FAILBACK:
         new = pair.production
@@ -330,6 +334,43 @@ def _plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
     return Plan(kind, target=new, steps=steps, warnings=tuple(warnings), refusal=refusal,
                 forceable=forceable, force_risk=risk, new_production=new,
                 summary=f"make {new} production, {old} standby", **base)
+
+
+def switchover_refusal(pair: PairConfig, snap: PairSnapshot) -> str | None:
+    """Why a planned switchover must not start now (never forceable: it is planned, so it
+    can wait for a pair that is fit for it), or None."""
+    verdict = snap.verdict
+    if versions_differ(snap.views):  # the most specific reason first (it also degrades)
+        found = reported_versions(snap.views)
+        return ("the versions differ (" + ", ".join(f"{n} runs {v}" for n, v in found.items())
+                + "): the standby cannot have restored the production's data")
+    if verdict.verdict is not Verdict.HEALTHY:
+        why = verdict.reasons[0].text if verdict.reasons else verdict.verdict.value
+        return (f"the pair is {verdict.verdict.value} ({why}): a planned switchover needs a "
+                "HEALTHY pair (for an outage, fail over)")
+    window = snap.pipeline.restore_window if snap.pipeline is not None else None
+    if window is not None:
+        standby = verdict.standby or "the standby"
+        end = window[1].astimezone(pair.zone).strftime("%H:%M")
+        return (f"{standby} is inside its estimated restore window (until {end}): switching "
+                "now promotes a half-restored database")
+    return None
+
+
+def _plan_switchover(pair: PairConfig, snap: PairSnapshot, base: dict) -> Plan:
+    """Demote the production, promote the standby, move DNS: the same steps as a failover
+    from a production that answers, on a pair that is fit for it."""
+    refusal = switchover_refusal(pair, snap)
+    names = [a.name for a in pair.appliances]
+    url = {a.name: a.url for a in pair.appliances}
+    old = snap.verdict.production or snap.desired_production
+    new = next(n for n in names if n != old)
+    dns = dns_step(pair, new)
+    steps = (Step(old, "standby", url[old]), Step(new, "production", url[new]),
+             *((dns,) if dns else ()))
+    return Plan(ActionKind.SWITCHOVER, target=new, steps=steps, refusal=refusal,
+                new_production=new, summary=f"make {new} production, {old} standby "
+                                            f"(planned: {old} is demoted first)", **base)
 
 
 def plan_dns(pair: PairConfig, snap: PairSnapshot, to: str, current: tuple[str, ...],

@@ -20,6 +20,7 @@ from typing import Literal
 from ..config.models import Config, PairConfig
 from ..engine.audit import JsonlLog, new_action_id
 from ..engine.journal import (
+    MOVES,
     Driver,
     Journal,
     JournalStep,
@@ -337,7 +338,7 @@ def rollback_of(journal: Journal, pair: PairConfig, plan_id: str, now: float) ->
     two productions — and DNS back if it was switched; else the opposite mode."""
     touched = [s for s in journal.steps if s.status in ("done", "running", "waiting", "failed")
                or s.attempts]
-    if journal.kind in ("failover", "failback") and journal.source:
+    if journal.kind in MOVES and journal.source:
         source, target = journal.source, journal.target
         steps = [JournalStep(StepKind.DEMOTE, target, f"POST appliance_mode=standby to {target}"
                              " (if it answers)", optional=True, ref=0),

@@ -18,7 +18,7 @@ from typing import Any
 from ..appliance.client import ApplianceClient, FailureKind, ModeChangeResult
 from ..config.models import PairConfig
 from ..engine.audit import JsonlLog
-from ..engine.journal import Journal, StepKind, close_journal, save_journal
+from ..engine.journal import MOVES, Journal, StepKind, close_journal, save_journal
 from ..engine.pair import PairSnapshot, Reachability
 from ..engine.state import StateStore, note_desired, update_pair
 
@@ -146,7 +146,7 @@ class Engine:
 
     def _done(self, journal: Journal) -> None:
         sent = ", ".join(self._sent(s) for s in journal.steps if s.status == "done") or "nothing"
-        if journal.kind in ("failover", "failback"):
+        if journal.kind in MOVES:
             detail = (f"{journal.kind} done: {journal.target} is production"
                       + (f" ({journal.data_loss})" if journal.data_loss else "")
                       + f"; changed: {sent}")
@@ -202,7 +202,7 @@ class Engine:
             self.warn(journal, f"{step.appliance} was not put in standby (it does not answer): "
                                "it is re-asserted standby when it returns")
             return journal, True
-        if in_doubt and step.kind is StepKind.DEMOTE and journal.kind in ("failover", "failback") \
+        if in_doubt and step.kind is StepKind.DEMOTE and journal.kind in MOVES \
                 and view.reachability is Reachability.DOWN and not view.answers:
             # A demote that may have applied, to an appliance now down: it runs nothing.
             # Go on as with a dead primary; it is fenced the moment it answers again.
@@ -213,7 +213,7 @@ class Engine:
             self.warn(journal, f"{step.appliance}: the standby POST got no answer and it is "
                                "down now; it is fenced when it returns")
             return journal, True
-        if in_doubt and step.kind is StepKind.PROMOTE and journal.kind == "failover" \
+        if in_doubt and step.kind is StepKind.PROMOTE and journal.kind in MOVES \
                 and journal.source and not journal.done(StepKind.DEMOTE, journal.source) \
                 and snap.views[journal.source].answers:
             # In doubt, and the old primary answers again: undo, idempotently.
@@ -276,7 +276,7 @@ class Engine:
         """A required step failed for good. If this plan demoted the old production, it is
         re-promoted (its own audited step): never no production by our own doing."""
         source = journal.source
-        if journal.kind in ("failover", "failback") and source \
+        if journal.kind in MOVES and source \
                 and journal.done(StepKind.DEMOTE, source):
             back = await self.clients[source].set_mode("production")
             self.record("step", journal, step=f"undo: POST appliance_mode=production to {source}",

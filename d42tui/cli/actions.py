@@ -35,6 +35,11 @@ def add_action_parsers(sub) -> None:
         p.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
         p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS)
         p.set_defaults(func=cmd_action, action_kind=kind)
+        if spec.kind is ActionKind.SWITCHOVER:
+            from .switchover import add_switchover_arguments, cmd_switchover
+
+            add_switchover_arguments(p)
+            p.set_defaults(func=cmd_switchover)
 
     p = sub.add_parser("audit", help="show the audit trail (or: audit export --markdown)")
     p.add_argument("what", nargs="?", choices=["export"], help="export an incident timeline")

@@ -109,6 +109,9 @@ def pair_json(pair: PairConfig, snap: PairSnapshot,
         "appliances": [appliance_json(a, snap.views[a.name], snap.modes[a.name],
                                       snap.desired_production) for a in pair.appliances],
         "automation": automation,
+        "scheduled_switchover": None if (item := snap.scheduled_switchover) is None else {
+            "at": iso(item.at), "source": item.source, "target": item.target, "by": item.by,
+            "scheduled_at": iso(item.created_at), "why": item.why, "loss": item.loss},
         "versions": {"match": None if (differ := versions_differ(snap.views)) is None
                      else not differ,
                      "diverged_at": iso(snap.versions_diverged_at)
@@ -289,7 +292,9 @@ def check_line(config: Config, snaps: dict[str, PairSnapshot],
         text = snap.verdict.headline if snap.verdict.reasons else snap.verdict.verdict.value
         parts.append(f"{pair.name} {text} ({summary})"
                      + (f" · {dns_problem}" if dns_problem else "")
-                     + (f" · automation {state.text}" if unarmed and state else ""))
+                     + (f" · automation {state.text}" if unarmed and state else "")
+                     + (f" · {snap.scheduled_switchover.text(pair.zone, snap.at)}"
+                        if snap.scheduled_switchover is not None else ""))
         perf.extend(perfdata(pair, snap))
     code, word = NAGIOS[worst]
     line = f"D42 PAIR {word} - {'; '.join(parts)}"

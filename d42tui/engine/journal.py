@@ -42,11 +42,13 @@ class StepKind(str, enum.Enum):
 # written by this engine and is never acted on.
 PLAN_STEPS: dict[str, frozenset[StepKind]] = {
     "failover": frozenset(StepKind), "failback": frozenset(StepKind),
+    "switchover": frozenset(StepKind),
     "promote": frozenset({StepKind.PROMOTE}), "demote": frozenset({StepKind.DEMOTE}),
     "reassert": frozenset({StepKind.PROMOTE, StepKind.DEMOTE}),
     "fence": frozenset({StepKind.DEMOTE}), "dns-set": frozenset({StepKind.DNS}),
 }
-MOVES = ("failover", "failback")  # plans that move production from `source` to `target`
+# plans that move production from `source` to `target`
+MOVES = ("failover", "failback", "switchover")
 
 
 @dataclass(frozen=True)

@@ -446,3 +446,4 @@ class PairSnapshot:
     pipeline: Any = None  # backup.monitor.PipelineView, when schedules or a location are set
     interrupted: str | None = None  # an open plan whose owner died: what it had sent
     versions_diverged_at: float | None = None  # the versions differ since (as seen here)
+    scheduled_switchover: Any = None  # engine.switchover.ScheduledSwitchover, when one is

@@ -25,6 +25,7 @@ from .pair import (
 )
 from .secretread import appliance_secret_problems
 from .state import StateDamaged, StateStore, automation_entry
+from .switchover import scheduled_switchover
 
 Subscriber = Callable[[PairSnapshot], None]
 SECRET_CHECK_INTERVAL = 60.0  # seconds between looks at the password sources
@@ -107,10 +108,16 @@ class PairPoller:
             self.round += 1
         damage: str | None = None
         interrupted: tuple[Reason, ...] = ()
+        scheduled, unreadable = None, ()
         try:
             desired, modes = self.store.roles(self.pair)
             since = self.store.desired_since(self.pair.name)
             interrupted = self._interrupted()
+            try:
+                scheduled = scheduled_switchover(self.store, self.pair.name)
+            except ValueError as exc:  # said, never acted on
+                unreadable = (Reason("warning", f"a scheduled switchover is not acted on: "
+                                                f"{exc}"),)
         except StateDamaged as exc:  # never guessed: the board says so and nothing acts
             (desired, modes), since, damage = self.store.declared(self.pair), None, str(exc)
         views = dict(self.views)
@@ -128,10 +135,11 @@ class PairPoller:
             pair=self.pair.name, round=self.round, at=self.clock(), views=views, modes=modes,
             desired_production=desired,
             verdict=pair_verdict(self.pair, views, modes, desired, extra, damage,
-                                 interrupted + self.secret_reasons),
+                                 interrupted + unreadable + self.secret_reasons),
             order=tuple(views), pipeline=pipeline,
             interrupted=interrupted[0].text if interrupted else None,
-            versions_diverged_at=self.diverged_at if differ else None)
+            versions_diverged_at=self.diverged_at if differ else None,
+            scheduled_switchover=scheduled)
         self.latest = snap
         return snap
 

@@ -52,6 +52,9 @@ class ActionKeys:
     def action_failback(self) -> None:
         self.desk.open("failback")
 
+    def action_switchover(self) -> None:
+        self.desk.open("switchover")
+
     def action_reassert(self, target: str | None = None) -> None:
         self.desk.open("reassert", target)
 

@@ -31,6 +31,7 @@ from ..engine.journal import (
 )
 from ..engine.pair import ApplianceView, PairSnapshot
 from ..engine.state import StateStore
+from ..engine.switchover import ScheduledSwitchover
 from ._schedule import data_loss_text
 from .config import AutomationConfig
 from .decision import Decision
@@ -93,8 +94,8 @@ async def start(ctx: Context, plan: Plan, snap: PairSnapshot, decision: Decision
         ctx.notice("failover-started", "critical", text, plan_id=journal.plan_id,
                    data_loss=data_loss, during_restore=decision.during_restore)
     else:
-        ctx.say("warning", "failback", " | ".join(journal.lines()), plan_id=journal.plan_id)
-        ctx.notice("failback-started", "warning", "; ".join(journal.lines()),
+        ctx.say("warning", journal.kind, " | ".join(journal.lines()), plan_id=journal.plan_id)
+        ctx.notice(f"{journal.kind}-started", "warning", "; ".join(journal.lines()),
                    plan_id=journal.plan_id)
     if ctx.pair.dns is None:
         ctx.say("info", "dns-skipped", "no DNS target is configured: DNS is not switched")
@@ -122,6 +123,15 @@ async def start_failback(ctx: Context, snap: PairSnapshot, decision: Decision
         ctx.say("warning", "failback-waiting", f"automatic failback waits: {plan.refusal}")
         return None
     return await start(ctx, plan, snap, decision, release_hold=True)
+
+
+async def start_switchover(ctx: Context, snap: PairSnapshot, plan: Plan,
+                           item: ScheduledSwitchover) -> Journal | None:
+    """A person's planned switchover, fallen due and checked again: the same journaled plan."""
+    decision = Decision(True, False, "ARMED", (0, 0), evidence=(
+        f"switchover scheduled by {item.by} for {_local(item.at)}"
+        + (f" ({item.why})" if item.why else ""),))
+    return await start(ctx, plan, snap, decision, data_loss=plan.data_loss or "")
 
 
 def recover(ctx: Context, dry_run: bool, orphan_of: str = "an earlier watcher"

@@ -11,16 +11,19 @@ import contextlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from ..actions.preflight import plan_problems
 from ..actions.runner import ActionBusy, pair_lock
+from ..actions.switchover import due_plan
 from ..config.models import PairConfig
 from ..engine.audit import JsonlLog, new_action_id
 from ..engine.journal import Journal, StepKind
 from ..engine.pair import ApplianceView, PairSnapshot, Reachability, Verdict, observe
 from ..engine.poller import PairPoller
 from ..engine.state import StateDamaged, StateStore, automation_entry, write_heartbeat
+from ..engine.switchover import scheduled_switchover, take_switchover
 from . import executor
 from ._schedule import restore_finished_between, restore_window
 from .decision import (
@@ -188,6 +191,8 @@ class PairWatch:
         decision = await self.decide_and_act(snap, witnesses, now)
         if self.auto.failback == "automatic" and self.journal is None:
             await self.failback(self.poller.snapshot(), witnesses, now)
+        if self.journal is None:
+            await self.scheduled_switchover(self.poller.snapshot(), now)
         self.heartbeat()
         return decision
 
@@ -417,6 +422,51 @@ class PairWatch:
         if self.once("both-down", down) and down:
             self.ctx.notice("standby-down", "critical", f"{s.primary} (production) and the "
                             f"standby {s.standby} are both down: no failover is possible")
+
+    async def scheduled_switchover(self, snap: PairSnapshot, now: float) -> None:
+        """A person's planned switchover, when it falls due: taken out of the state (so it
+        runs once), checked again from scratch, then run — or skipped with the reason."""
+        try:
+            item = scheduled_switchover(self.store, self.pair.name)
+        except ValueError as exc:
+            if self.once("switchover-unreadable", str(exc)):
+                self.say("error", "switchover-unreadable", f"not acted on: {exc}")
+                self.ctx.notice("switchover-skipped", "critical", f"a scheduled switchover "
+                                f"cannot be read and is not acted on: {exc}")
+            return
+        if item is None or item.at > now:
+            return
+        if self.dry_run:
+            if self.once("dry-switchover", item.at):
+                self.say("warning", "would-switch-over", "DRY RUN: would run the scheduled "
+                         + item.text(self.pair.zone, now))
+            return
+        if take_switchover(self.store, self.pair.name) != item.to_json():
+            return  # cancelled or taken up by another process meanwhile
+        pause = active_pause(automation_entry(self.store, self.pair.name), now)
+        plan, why = due_plan(self.pair, snap, item, pause.text(now) if pause else None)
+        if plan is not None:
+            why = "; ".join(executor.problems(self.ctx, plan)) or None
+        if why is None and plan is not None:
+            try:
+                self._take_lock()
+            except ActionBusy as exc:
+                why = str(exc)
+        if why is not None or plan is None:
+            text = (f"the scheduled switchover {item.source} → {item.target} (by {item.by}, "
+                    f"due {datetime.fromtimestamp(item.at, self.pair.zone):%H:%M}) is skipped: "
+                    f"{why}; nothing was sent")
+            self.say("warning", "switchover-skipped", text)
+            self.ctx.notice("switchover-skipped", "warning", text)
+            base = {"action_id": new_action_id(), "pair": self.pair.name, "by": "watcher",
+                    "action": "auto-switchover", "target": item.target}
+            self.ctx.audit.append({"phase": "before", **base, "reasons": [
+                f"switchover scheduled by {item.by}"]})
+            self.ctx.audit.append({"phase": "after", **base, "result": "refused",
+                                   "detail": f"skipped: {why}"})
+            return
+        self.journal = await executor.start_switchover(self.ctx, snap, plan, item)
+        self.ended()
 
     async def failback(self, snap: PairSnapshot, witnesses: Any, now: float) -> None:
         preferred, current = self.pair.production, snap.desired_production

@@ -106,8 +106,8 @@ class HelpScreen(ModalScreen[None]):
         if self.console.policy.read_only:
             parts.append(Content(""))
             parts.append(Content.styled("READ-ONLY: promote, demote, failover, failback, "
-                                        "re-assert, DNS and pausing or resuming automation "
-                                        "are refused.", "bold"))
+                                        "switchover, re-assert, DNS and pausing or resuming "
+                                        "automation are refused.", "bold"))
         return Content("\n").join(parts)
 
     def compose(self) -> ComposeResult:

@@ -49,7 +49,8 @@ def title(plan: Plan) -> str:
 
 
 def confirm_label(plan: Plan) -> str:
-    if plan.action in (ActionKind.FAILOVER, ActionKind.FAILBACK, ActionKind.DNS_SET):
+    if plan.action in (ActionKind.FAILOVER, ActionKind.FAILBACK, ActionKind.SWITCHOVER,
+                       ActionKind.DNS_SET):
         return VERB[plan.action]
     return f"{VERB[plan.action]} {plan.target}"
 

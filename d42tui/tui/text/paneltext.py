@@ -63,10 +63,13 @@ def pipeline_lines(pair: PairConfig, snap: PairSnapshot | None, now: float,
     """Last backup (file and production's own status), the standby's estimated data age,
     and the pipeline warnings but those in `skip` (codes shown elsewhere on the board).
     Empty when the pair has no pipeline to show."""
+    planned: list[Line] = []
+    if snap is not None and (item := snap.scheduled_switchover) is not None:
+        planned.append((("⏲ planned ", "strong"), (item.text(pair.zone, now), "")))
     view = snap.pipeline if snap is not None else None
     if view is None or snap is None:
-        return ()
-    lines: list[Line] = []
+        return tuple(planned)
+    lines: list[Line] = planned
     prod = snap.verdict.production
     health = snap.views[prod].health if prod else None
     own: Line = ()
