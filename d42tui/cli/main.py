@@ -292,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .actions import add_action_parsers
 
     add_action_parsers(sub)
+    from .drill import add_drill_parser
+
+    add_drill_parser(sub)
     from .dns import add_dns_parsers
 
     add_dns_parsers(sub)
