@@ -79,24 +79,13 @@ def _ask(prompt: str) -> str:
 
 def cmd_action(args: argparse.Namespace) -> int:
     from ..config.models import load_config
-    from .common import oneshot_config
+    from .common import oneshot_config, pick_pair
 
     loaded = load_config(args.config)
     config = loaded.config
     kind = ActionKind(args.action_kind)
     target = getattr(args, "name", None)
-    try:
-        if target is not None:
-            pair = config.pair_of_appliance(target)
-        elif args.pair:
-            pair = config.pair(args.pair)
-        elif len(config.pairs) == 1:
-            pair = config.pairs[0]
-        else:
-            raise ConfigError([f"the config has {len(config.pairs)} pairs: name one with --pair "
-                               f"({', '.join(p.name for p in config.pairs)})"])
-    except KeyError as exc:
-        raise ConfigError([f"no appliance or pair named {exc.args[0]}"]) from None
+    pair = pick_pair(config, args.pair if target is None else None, target)
     config = oneshot_config(config.model_copy(update={"pairs": [pair]}))
     return asyncio.run(_act(args, config, kind, target))
 

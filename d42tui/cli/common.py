@@ -9,6 +9,23 @@ if TYPE_CHECKING:  # the models (pydantic) load when a command reads its config
     from ..config.models import Config
 
 
+def pick_pair(config: Config, name: str | None = None, appliance: str | None = None):
+    """The pair a command acts on: the appliance's, the named one, or the only one."""
+    from ..config.errors import ConfigError
+
+    try:
+        if appliance is not None:
+            return config.pair_of_appliance(appliance)
+        if name:
+            return config.pair(name)
+    except KeyError as exc:
+        raise ConfigError([f"no appliance or pair named {exc.args[0]}"]) from None
+    if len(config.pairs) == 1:
+        return config.pairs[0]
+    raise ConfigError([f"the config has {len(config.pairs)} pairs: name one with --pair "
+                       f"({', '.join(p.name for p in config.pairs)})"])
+
+
 def oneshot_config(config: Config) -> Config:
     """One poll decides: the monitoring system (or the operator) supplies the retries."""
     pairs = [p.model_copy(update={"poll": p.poll.model_copy(

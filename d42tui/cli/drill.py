@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import sys
 
-from ..config.errors import ConfigError
 from ..finishing import Finishing, say
 
 
@@ -24,17 +23,10 @@ def add_drill_parser(sub) -> None:
 
 def cmd_drill(args: argparse.Namespace) -> int:
     from ..config.models import load_config
-    from .common import oneshot_config
+    from .common import oneshot_config, pick_pair
 
     config = load_config(args.config).config
-    try:
-        pair = config.pair(args.pair) if args.pair else (
-            config.pairs[0] if len(config.pairs) == 1 else None)
-    except KeyError as exc:
-        raise ConfigError([f"no pair named {exc.args[0]}"]) from None
-    if pair is None:
-        raise ConfigError([f"the config has {len(config.pairs)} pairs: name one with --pair "
-                           f"({', '.join(p.name for p in config.pairs)})"])
+    pair = pick_pair(config, args.pair)
     if getattr(args, "read_only", False):
         print("REFUSED: read-only mode: a drill sends mode changes", file=sys.stderr)
         return 1

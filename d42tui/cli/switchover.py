@@ -76,19 +76,10 @@ def _at(text: str, pair, now: float) -> float:
 
 def cmd_switchover(args: argparse.Namespace) -> int:
     from ..config.models import load_config
-    from .common import oneshot_config
+    from .common import oneshot_config, pick_pair
 
     config = load_config(args.config).config
-    try:
-        if args.pair:
-            pair = config.pair(args.pair)
-        elif len(config.pairs) == 1:
-            pair = config.pairs[0]
-        else:
-            raise ConfigError([f"the config has {len(config.pairs)} pairs: name one with --pair "
-                               f"({', '.join(p.name for p in config.pairs)})"])
-    except KeyError as exc:
-        raise ConfigError([f"no pair named {exc.args[0]}"]) from None
+    pair = pick_pair(config, args.pair)
     config = oneshot_config(config.model_copy(update={"pairs": [pair]}))
     if getattr(args, "read_only", False) and (args.cancel or args.at or args.in_
                                               or args.after_next_restore):

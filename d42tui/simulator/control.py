@@ -79,36 +79,39 @@ class ControlApi:
             return _error(400, str(exc))
         return Response.json(200, self.sim.truth())
 
-    async def _mode(self, request: Request) -> Response:
+    def _appliance_call(self, request: Request, key: str, shape: str
+                        ) -> tuple[str, object] | Response:
+        """(appliance, the value of `key`) from a JSON body, or the 400 that says why not."""
         try:
             payload = json.loads(request.body or b"null")
         except (ValueError, UnicodeDecodeError):
             payload = None
         if not isinstance(payload, dict):
             return _error(400, "the body must be a JSON object: "
-                               "{\"appliance\": NAME, \"mode\": \"production\"|\"standby\"}")
-        name, mode = payload.get("appliance"), payload.get("mode")
+                               f"{{\"appliance\": NAME, \"{key}\": {shape}}}")
+        name = payload.get("appliance")
         if not isinstance(name, str) or name not in self.sim.names:
             return _error(400, f"unknown appliance {name!r} (known: {', '.join(self.sim.names)})")
+        return name, payload.get(key)
+
+    async def _mode(self, request: Request) -> Response:
+        call = self._appliance_call(request, "mode", "\"production\"|\"standby\"")
+        if isinstance(call, Response):
+            return call
+        name, mode = call
         try:
-            await self.sim.set_mode_by_hand_async(name, mode)
+            await self.sim.set_mode_by_hand_async(name, mode)  # type: ignore[arg-type]
         except ValueError as exc:
             return _error(400, str(exc))
         return Response.json(200, self.sim.truth())
 
     async def _version(self, request: Request) -> Response:
+        call = self._appliance_call(request, "version", "VERSION")
+        if isinstance(call, Response):
+            return call
+        name, version = call
         try:
-            payload = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            payload = None
-        if not isinstance(payload, dict):
-            return _error(400, "the body must be a JSON object: "
-                               "{\"appliance\": NAME, \"version\": VERSION}")
-        name, version = payload.get("appliance"), payload.get("version")
-        if not isinstance(name, str) or name not in self.sim.names:
-            return _error(400, f"unknown appliance {name!r} (known: {', '.join(self.sim.names)})")
-        try:
-            self.sim.set_version(name, version)
+            self.sim.set_version(name, version)  # type: ignore[arg-type]
         except ValueError as exc:
             return _error(400, str(exc))
         return Response.json(200, {"appliance": name, "version": version})
