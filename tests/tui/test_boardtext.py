@@ -190,6 +190,7 @@ def test_schedule_adapters_speak_epoch_seconds():
 
 def test_read_only_is_one_policy_for_every_mutating_action():
     assert set(MUTATING) == {"promote", "demote", "failover", "failback", "reassert", "dns",
+                            "switchover",
                             "automation"}
     assert set(TITLES) == set(MUTATING)  # every action has its palette title
     rw, ro = ActionPolicy(False), ActionPolicy(True)
