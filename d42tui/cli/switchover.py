@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
-import socket
 import sys
 import time
 from datetime import UTC, datetime
@@ -107,22 +105,11 @@ def _kind():
     return ActionKind.SWITCHOVER
 
 
-def _who() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 def _audit(config, pair, action: str, target: str, result: str, detail: str) -> None:
-    """A before/after pair in the audit log, as every action has (`audit`, `audit export`)."""
-    from ..engine.audit import JsonlLog, audit_path, new_action_id
+    from ..engine.audit import JsonlLog, audit_path
+    from ..engine.switchover import record
 
-    log, action_id = JsonlLog(audit_path(config)), new_action_id()
-    base = {"action_id": action_id, "pair": pair.name, "action": action, "target": target}
-    log.append({"phase": "before", **base})
-    log.append({"phase": "after", **base, "result": result, "detail": detail})
+    record(JsonlLog(audit_path(config)), pair.name, action, target, result, detail)
 
 
 def _cancel(config, pair) -> int:
@@ -150,7 +137,12 @@ async def _schedule(args: argparse.Namespace, config, pair, at: float, why: str,
     from ..config.models import state_dir
     from ..engine.poller import Poller
     from ..engine.state import StateStore
-    from ..engine.switchover import ScheduledSwitchover, scheduled_switchover, store_switchover
+    from ..engine.switchover import (
+        ScheduledSwitchover,
+        scheduled_switchover,
+        store_switchover,
+        who,
+    )
 
     now = time.time()
     if at <= now:
@@ -175,7 +167,7 @@ async def _schedule(args: argparse.Namespace, config, pair, at: float, why: str,
         await poller.aclose()
     plan = plan_action(_kind(), pair, snap)
     source = snap.verdict.production or snap.desired_production
-    item = ScheduledSwitchover(at=at, source=source, target=plan.target, by=_who(),
+    item = ScheduledSwitchover(at=at, source=source, target=plan.target, by=who(),
                                created_at=now, why=why, loss=loss or (plan.data_loss or ""))
     print(f"will schedule: {item.text(pair.zone, now)}")
     print("\n".join(plan.lines()))

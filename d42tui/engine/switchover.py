@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..config.models import PairConfig
+from .audit import JsonlLog, new_action_id
 from .schedule import DEFAULT_BACKUP_DURATION, countdown_text, duration_words, next_fire
 from .state import StateStore, automation_entry, update_pair
 
@@ -84,6 +85,27 @@ def take_switchover(store: StateStore, pair: str) -> Any:
         taken["raw"] = auto.pop(KEY, None)
     update_pair(store, pair, change)
     return taken.get("raw")
+
+
+def who() -> str:
+    """user@host, as the audit log names whoever acts."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def record(audit: JsonlLog, pair: str, action: str, target: str, result: str,
+           detail: str) -> None:
+    """A before/after pair in the audit log, as every action has: `switchover-schedule`,
+    `switchover-cancel`, `switchover-skipped` (the console's and the CLI's alike)."""
+    base = {"action_id": new_action_id(), "pair": pair, "action": action, "target": target}
+    audit.append({"phase": "before", **base})
+    audit.append({"phase": "after", **base, "result": result, "detail": detail})
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from .timeline_events import TimelineEvent
 if TYPE_CHECKING:
     from ..actions.runner import ActionResult, ActionRunner
     from ..config.models import PairConfig
+    from ..engine.pair import PairSnapshot
     from .app import ConsoleApp
     from .screens.automation_dialog import AutomationRequest
 
@@ -81,6 +82,9 @@ class ActionDesk:
         if pair is None:
             return
         snap = self.app.snapshots[pair.name]
+        if kind is ActionKind.SWITCHOVER and target is None:
+            self._when_switchover(pair, snap)
+            return
         if spec.per_appliance and target is None:
             target = self.app.focused_appliance()
             offered = [n for n in snap.order if fencing_due(snap, n)]
@@ -93,8 +97,119 @@ class ActionDesk:
                 self.app.push_screen(ChooseApplianceScreen(spec.button.lower(), choices),
                                      lambda chosen: chosen and self.open(name, chosen))
                 return
-        context = PlanContext(snap, pair.zone, self.app.clock())
-        self.app.push_screen(ActionDialog(plan_action(kind, pair, snap, target), context))
+        self._open_plan(pair, kind, target)
+
+    # --- the planned switchover: now, after the next restore, or cancel the planned one ----
+
+    def _when_switchover(self, pair: PairConfig, snap: PairSnapshot) -> None:
+        from datetime import UTC, datetime
+
+        from ..engine.switchover import ScheduleRefused, after_next_restore
+        from .screens.choose_appliance import ChooseApplianceScreen
+
+        now = self.app.clock()
+        choices = [("now", "switch over now (asks first)")]
+        moment = None
+        if snap.scheduled_switchover is not None:
+            choices.append(("cancel", "cancel the planned one: "
+                            + snap.scheduled_switchover.text(pair.zone, now)))
+        else:
+            try:
+                moment = after_next_restore(pair, datetime.fromtimestamp(now, UTC))
+                at = moment.at.astimezone(pair.zone)
+                choices.append(("later", f"after the next restore, at {at:%H:%M}: "
+                                         f"{moment.loss}"))
+            except ScheduleRefused as exc:
+                choices.append(("later", f"not possible: {exc}"))
+
+        def chosen(choice: str | None) -> None:
+            if choice == "now":
+                self._open_plan(pair, ActionKind.SWITCHOVER, None)
+            elif choice == "cancel":
+                self.app.run_worker(self._cancel_switchover(pair.name), group="automation",
+                                    exit_on_error=False)
+            elif choice == "later" and moment is not None:
+                self._open_plan(pair, ActionKind.SWITCHOVER, None, moment)
+            elif choice == "later":
+                self._say(choices[-1][1])
+
+        self.app.push_screen(ChooseApplianceScreen("switchover", choices, "when?"), chosen)
+
+    def _open_plan(self, pair: PairConfig, kind: ActionKind, target: str | None,
+                   moment=None) -> None:
+        snap = self.app.snapshots.get(pair.name)
+        if snap is None or self._ready(kind.value) is None:
+            return
+        scheduled = None
+        plan = plan_action(kind, pair, snap, target)
+        if moment is not None:
+            from ..engine.switchover import ScheduledSwitchover, who
+
+            scheduled = ScheduledSwitchover(
+                at=moment.at.timestamp(), source=snap.verdict.production
+                or snap.desired_production, target=plan.target, by=who(),
+                created_at=self.app.clock(), why="after the next restore", loss=moment.loss)
+        context = PlanContext(snap, pair.zone, self.app.clock(), scheduled)
+        self.app.push_screen(ActionDialog(plan, context))
+
+    async def _schedule(self, dialog: ActionDialog, plan: Plan, item) -> None:
+        from ..engine.switchover import record, scheduled_switchover, store_switchover
+
+        app = self.app
+        store, audit = app.store, app.audit_log
+        text = item.text(app.config.pair(plan.pair).zone, app.clock())
+
+        def write() -> str | None:
+            if store is None:
+                return "no state store in this console: nothing is scheduled"
+            if scheduled_switchover(store, plan.pair) is not None:
+                return "a switchover is planned already: cancel it first"
+            store_switchover(store, plan.pair, item)
+            if audit is not None:
+                record(audit, plan.pair, "switchover-schedule", plan.target, "done",
+                       f"scheduled in the console: {text}")
+            return None
+
+        try:
+            problem = await asyncio.to_thread(write)
+        except (OSError, ValueError) as exc:
+            problem = f"not written: {exc}"
+        if problem is not None:
+            dialog.show_result(((("✖ REFUSED", "critical"), (f"  {problem}", "")),))
+            return
+        app.add_events([TimelineEvent(app.clock(), plan.pair, "action",
+                                      f"planned in the console: {text}", "strong")])
+        dialog.show_result(((("✔ SCHEDULED", "ok"), (f"  {text}", "")),
+                            (("  a watcher running for the pair takes it up when it falls due; "
+                              "without one, run `d42tui switchover --after-next-restore` "
+                              "instead (it waits in the foreground)", "dim"),)))
+
+    async def _cancel_switchover(self, pair: str) -> None:
+        from ..engine.switchover import ScheduledSwitchover, record, take_switchover
+
+        app = self.app
+        if (why := app.policy.refusal("switchover")) is not None or app.store is None:
+            self._say(why or "no state store in this console: nothing to cancel")
+            return
+        store, audit = app.store, app.audit_log
+        zone = app.config.pair(pair).zone
+
+        def write() -> str:
+            raw = take_switchover(store, pair)
+            if raw is None:
+                return "no switchover is planned: nothing to cancel"
+            try:
+                text = ScheduledSwitchover.from_json(raw).text(zone, app.clock())
+            except ValueError:
+                text = "an unreadable record"
+            if audit is not None:
+                record(audit, pair, "switchover-cancel", pair, "done",
+                       f"cancelled in the console: {text}")
+            return f"cancelled: {text}"
+
+        text = await asyncio.to_thread(write)
+        app.add_events([TimelineEvent(app.clock(), pair, "action", text, "strong")])
+        app.notify(text, timeout=6)
 
     def _about(self, pair: PairConfig, name: str) -> str:
         snap = self.app.snapshots[pair.name]
@@ -195,6 +310,11 @@ class ActionDesk:
 
     def start(self, dialog: ActionDialog, plan: Plan, force: bool) -> None:
         label = f"{plan.action.value} {plan.target}"
+        scheduled = dialog.context.scheduled if dialog.context is not None else None
+        if scheduled is not None:  # a planned switchover: stored, not run now
+            self.app.run_worker(self._schedule(dialog, plan, scheduled), group="automation",
+                                exit_on_error=False)
+            return
         if self.runner is None:
             dialog.show_result(((("✖ REFUSED", "critical"),
                                  ("  no action runner in this console: nothing was sent", "")),))

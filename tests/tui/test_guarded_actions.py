@@ -259,7 +259,7 @@ async def test_read_only_refuses_re_assert_too_and_sends_nothing(sim, tmp_path):
     app = sim_app(sim, tmp_path, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await healthy(pilot, app)
-        for key in "PDFBRN":
+        for key in "PDFBSRN":
             await pilot.press(key)
             await pilot.pause()
             assert not isinstance(app.screen, (ActionDialog, ChooseApplianceScreen))

@@ -213,7 +213,8 @@ class ActionDialog(ModalScreen[None], PairView):
         confirm.disabled = force.disabled = not ok
         if self.plan is not None:
             # In words, not only dimmed: a disabled button has no colour under NO_COLOR.
-            confirm.label = confirm_text(self.plan, ok)
+            confirm.label = confirm_text(self.plan, ok, self.context is not None
+                                         and self.context.scheduled is not None)
             force.label = force_text(self.plan, ok)
 
     @on(Input.Changed, "#name")

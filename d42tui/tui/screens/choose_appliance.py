@@ -31,15 +31,18 @@ class ChooseApplianceScreen(ModalScreen[str | None]):
     }
     """
 
-    def __init__(self, action: str, choices: list[tuple[str, str]]) -> None:
-        """`choices`: (appliance, what the card says of it in a few words)."""
+    def __init__(self, action: str, choices: list[tuple[str, str]],
+                 question: str = "which appliance?") -> None:
+        """`choices`: (appliance, what the card says of it in a few words); or any short
+        names and what each means, with another `question` (the switchover's when)."""
         super().__init__()
         self.action = action
         self.choices = choices
+        self.question = question
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"{self.action}: which appliance? · Esc closes"
+            box.border_title = f"{self.action}: {self.question} · Esc closes"
             yield OptionList(*(Option(Content(f"{i}  {name:<14} {about}"), id=name)
                                for i, (name, about) in enumerate(self.choices, 1)))
 

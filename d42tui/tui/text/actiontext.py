@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...actions.kinds import BY_KIND, ActionKind
 from ...actions.planner import Plan, Step
@@ -27,6 +27,7 @@ class PlanContext:
     snap: PairSnapshot
     zone: tzinfo
     now: float
+    scheduled: Any = None  # engine.switchover.ScheduledSwitchover: confirming stores it
 
 # The confirm button's verb per kind, from the one table of actions.
 VERB = {kind: spec.button for kind, spec in BY_KIND.items()}
@@ -55,9 +56,10 @@ def confirm_label(plan: Plan) -> str:
     return f"{VERB[plan.action]} {plan.target}"
 
 
-def confirm_text(plan: Plan, ready: bool) -> str:
+def confirm_text(plan: Plan, ready: bool, scheduled: bool = False) -> str:
     """The confirm button in words: what it does, or what it still needs."""
-    return confirm_label(plan) if ready else f"{confirm_label(plan)} (type {plan.target} first)"
+    label = f"Schedule: {confirm_label(plan)}" if scheduled else confirm_label(plan)
+    return label if ready else f"{label} (type {plan.target} first)"
 
 
 def force_text(plan: Plan, ready: bool) -> str:
@@ -102,8 +104,14 @@ def plan_lines(plan: Plan, context: PlanContext | None = None) -> tuple[Line, ..
         out.append(((f"  {line}", "warning" if line == plan.data_loss else ""),))
     if context is not None:
         out += [((f"  {line}", "critical"),) for line in probe_lines(context)]
+    if context is not None and context.scheduled is not None:
+        item = context.scheduled
+        out.append(((f"Planned: {item.text(context.zone, context.now)}", "strong"),))
+        out.append((("Checked again when due (HEALTHY, not paused, versions equal, no "
+                     "restore window) and skipped unless the pair is fit for it.", "dim"),))
     if plan.steps:
-        out.append((("Will send, in order:", "dim"),))
+        out.append((("Will send, in order:" if context is None or context.scheduled is None
+                     else "Will send then, in order:", "dim"),))
         out += [((f"  {i}. {step.text}", ""),) for i, step in enumerate(plan.steps, 1)]
     else:
         out.append((("Will send nothing.", "dim"),))
