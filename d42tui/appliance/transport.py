@@ -167,6 +167,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         if state.our_state is h11.DONE and state.their_state is h11.DONE:
             state.start_next_cycle()
         if (state.our_state is h11.IDLE and state.their_state is h11.IDLE
+                and not state.trailing_data[0]  # bytes after the answer: not ours to read
                 and len(self._idle[key]) < self.max_idle):
             conn.reader.idle = True
             self._idle[key].append(conn)
