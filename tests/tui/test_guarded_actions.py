@@ -7,8 +7,8 @@ import asyncio
 
 from textual.widgets import Button
 
-from d42tui.cli.report import hhmm
 from d42tui.engine.audit import JsonlLog
+from d42tui.engine.words import hhmm
 from d42tui.tui.screens.action_dialog import ActionDialog
 from d42tui.tui.screens.choose_appliance import ChooseApplianceScreen
 from d42tui.tui.screens.confirm_quit import ConfirmQuitScreen
