@@ -1,14 +1,20 @@
 """Poll many simulated pairs and print round duration, CPU per round and peak RSS.
 
-The simulator runs in its own process (so its CPU is not counted); 10% of the
+Two phases against one simulator, side by side: our transport (`LeanTransport`, h11 on
+asyncio streams) and, as the reference, httpx's default transport (httpcore). Each phase
+runs in a child process of its own, so neither's CPU, peak RSS or TLS sessions count in
+the other's figures; the simulator runs in a third (its CPU is not counted). 10% of the
 appliances are black-holed. Usage: python3 benchmarks/poll_many.py [--pairs 100]
-[--rounds 30] [--interval 1] [--timeout 1]; --smoke for a short run in CI.
+[--rounds 30] [--interval 1] [--timeout 1] [--transport both|lean|httpx]; --smoke for a
+short run in CI.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import json
 import os
 import resource
 import statistics
@@ -21,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from d42tui.appliance import ApplianceClient  # noqa: E402
+from d42tui.appliance._httpx import httpx  # noqa: E402
 from d42tui.config.models import load_config  # noqa: E402
 from d42tui.engine.poller import Poller  # noqa: E402
 from d42tui.engine.state import StateStore  # noqa: E402
@@ -47,7 +55,15 @@ def start_simulator(pairs: int, out: Path) -> subprocess.Popen:
     raise SystemExit("simulator did not start in 60 s")
 
 
-async def run(args: argparse.Namespace, config_path: Path) -> None:
+def httpx_default(context, pin):
+    """httpx's own transport, for comparison only: it does not check the pin."""
+    return httpx.AsyncHTTPTransport(verify=context if context is not None else True)
+
+
+TRANSPORTS = {"lean": ("LeanTransport (h11)", None), "httpx": ("httpx default", httpx_default)}
+
+
+async def run(args: argparse.Namespace, config_path: Path) -> dict:
     config = load_config(config_path).config
     pairs = []
     for p in config.pairs:
@@ -59,9 +75,12 @@ async def run(args: argparse.Namespace, config_path: Path) -> None:
     holes = names[:: 10]  # 10%
     for name in holes:
         control.set_fault(name, "blackhole")
-    store = StateStore(config_path.parent / "bench-state")
-    poller = Poller(config, store)
-    durations, cpu = [], []
+    store = StateStore(config_path.parent / f"bench-state-{args.phase}")
+    factory = TRANSPORTS[args.phase][1]
+    client_factory = (functools.partial(ApplianceClient, transport=factory) if factory
+                      else ApplianceClient)
+    poller = Poller(config, store, client_factory=client_factory)
+    durations, cpu, sys_cpu = [], [], []
     try:
         for _ in range(args.rounds):
             tick = time.perf_counter()
@@ -70,6 +89,7 @@ async def run(args: argparse.Namespace, config_path: Path) -> None:
             after = resource.getrusage(resource.RUSAGE_SELF)
             durations.append(time.perf_counter() - tick)
             cpu.append((after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime))
+            sys_cpu.append(after.ru_stime - usage.ru_stime)
             rest = args.interval - (time.perf_counter() - tick)
             if rest > 0:
                 await asyncio.sleep(rest)
@@ -77,18 +97,48 @@ async def run(args: argparse.Namespace, config_path: Path) -> None:
         await poller.aclose()
     durations.sort()
     p99 = durations[min(len(durations) - 1, int(round(0.99 * (len(durations) - 1))))]
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"pairs={len(config.pairs)} appliances={len(names)} black-holed={len(holes)} "
-          f"rounds={args.rounds} interval={args.interval}s timeout={args.timeout}s")
-    print(f"round duration: p50 {statistics.median(durations) * 1000:.0f} ms, "
-          f"p99 {p99 * 1000:.0f} ms, max {durations[-1] * 1000:.0f} ms "
-          f"(limit timeout + 100 ms = {(args.timeout + 0.1) * 1000:.0f} ms)")
-    first = cpu[0]
     steady = cpu[1:] or cpu
-    print(f"CPU per round: first {first * 1000:.0f} ms (TLS handshakes), steady mean "
-          f"{statistics.mean(steady) * 1000:.0f} ms = {100 * statistics.mean(steady) / args.interval:.1f}% "
-          f"of one core")
-    print(f"peak RSS: {rss_mb:.0f} MB")
+    return {"pairs": len(config.pairs), "appliances": len(names), "holes": len(holes),
+            "p50": statistics.median(durations), "p99": p99, "max": durations[-1],
+            "first": cpu[0], "steady": statistics.mean(steady),
+            "steady_sys": statistics.mean(sys_cpu[1:] or sys_cpu),
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_phase(args: argparse.Namespace, phase: str, config_path: Path) -> dict:
+    cmd = [sys.executable, __file__, "--phase", phase, "--config", str(config_path),
+           "--rounds", str(args.rounds), "--interval", str(args.interval),
+           "--timeout", str(args.timeout)]
+    done = subprocess.run(cmd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if done.returncode != 0:
+        raise SystemExit(f"phase {phase} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report(args: argparse.Namespace, results: dict[str, dict]) -> None:
+    any_result = next(iter(results.values()))
+    print(f"pairs={any_result['pairs']} appliances={any_result['appliances']} "
+          f"black-holed={any_result['holes']} rounds={args.rounds} interval={args.interval}s "
+          f"timeout={args.timeout}s (limit per round: timeout + 100 ms = "
+          f"{(args.timeout + 0.1) * 1000:.0f} ms)")
+    names = [TRANSPORTS[k][0] for k in results]
+    rows = [
+        ("round p50 / p99 / max", lambda r: f"{r['p50'] * 1000:.0f} / {r['p99'] * 1000:.0f} / "
+                                            f"{r['max'] * 1000:.0f} ms"),
+        ("CPU first round (TLS)", lambda r: f"{r['first'] * 1000:.0f} ms"),
+        ("CPU per round, steady", lambda r: f"{r['steady'] * 1000:.0f} ms = "
+                                            f"{100 * r['steady'] / args.interval:.1f}% of a core"),
+        ("  of which in the kernel", lambda r: f"{r['steady_sys'] * 1000:.0f} ms"),
+        ("peak RSS", lambda r: f"{r['rss_mb']:.0f} MB"),
+    ]
+    width = max(26, *(len(n) + 2 for n in names))
+    print(f"{'':24}" + "".join(f"{n:>{width}}" for n in names))
+    for label, cell in rows:
+        print(f"{label:24}" + "".join(f"{cell(r):>{width}}" for r in results.values()))
+    if "lean" in results and "httpx" in results and results["lean"]["steady"] > 0:
+        print(f"httpx default / LeanTransport, steady CPU: "
+              f"{results['httpx']['steady'] / results['lean']['steady']:.2f}x")
 
 
 def main() -> None:
@@ -97,15 +147,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=1.0)
+    parser.add_argument("--transport", choices=["both", "lean", "httpx"], default="both")
     parser.add_argument("--smoke", action="store_true", help="10 pairs, 3 rounds")
+    parser.add_argument("--phase", choices=list(TRANSPORTS), help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phase:  # a child: one transport against the parent's simulator
+        print(json.dumps(asyncio.run(run(args, args.config))))
+        return
     if args.smoke:
         args.pairs, args.rounds = 10, 3
+    phases = list(TRANSPORTS) if args.transport == "both" else [args.transport]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bench.yaml"
         proc = start_simulator(args.pairs, out)
         try:
-            asyncio.run(run(args, out))
+            report(args, {phase: run_phase(args, phase, out) for phase in phases})
         finally:
             proc.terminate()
             proc.wait(10)

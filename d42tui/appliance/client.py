@@ -32,6 +32,8 @@ API_PROBE_PATH = "/api/1.0/tags/?limit=1"
 USER_AGENT = "d42tui/0.1"
 MAX_BODY = 256 * 1024
 
+TransportFactory = Callable[[ssl.SSLContext | None, str | None], httpx.AsyncBaseTransport]
+
 
 @dataclass(frozen=True)
 class PollResult:
@@ -124,14 +126,17 @@ class ApplianceClient:
     """One appliance's Appliance Manager (and optional main API). Reuses connections."""
 
     def __init__(self, cfg: ApplianceConfig, timeout: float,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, *,
+                 transport: TransportFactory = LeanTransport):
+        """`transport(ssl_context, pin)` builds the HTTP transport; only a benchmark
+        passes another (httpx's default, which does not check the pin) to compare."""
         self.cfg = cfg
         self.timeout = timeout
         self.clock = clock
-        self._client = _http_client(cfg.tls, timeout)
+        self._client = _http_client(cfg.tls, timeout, transport=transport)
         # The mode probe is another service (a CMDB, a status page): its own TLS settings.
         # A plain-HTTP probe needs no TLS context (loading the system CAs costs ~30 ms).
-        self._probe_client = (_http_client(cfg.mode_probe.tls, timeout,
+        self._probe_client = (_http_client(cfg.mode_probe.tls, timeout, transport=transport,
                                            tls_needed=cfg.mode_probe.url.startswith("https:"))
                               if cfg.mode_probe is not None else None)
 
@@ -326,11 +331,11 @@ class ApplianceClient:
                       Failure(FailureKind.BAD_RESPONSE, _snippet(raw)))
 
 
-def _http_client(tls: TlsConfig, timeout: float, *, tls_needed: bool = True
-                 ) -> httpx.AsyncClient:
+def _http_client(tls: TlsConfig, timeout: float, *, transport: TransportFactory,
+                 tls_needed: bool = True) -> httpx.AsyncClient:
     context = ssl_context_for_tls(tls) if tls_needed else None
     return httpx.AsyncClient(
-        transport=LeanTransport(context, tls.fingerprint_sha256),
+        transport=transport(context, tls.fingerprint_sha256),
         timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
 
