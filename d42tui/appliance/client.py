@@ -124,11 +124,11 @@ class ApplianceClient:
     """One appliance's Appliance Manager (and optional main API). Reuses connections."""
 
     def __init__(self, cfg: ApplianceConfig, timeout: float,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, source_address: str | None = None):
         self.cfg = cfg
         self.timeout = timeout
         self.clock = clock
-        self._client = _http_client(cfg.tls, timeout)
+        self._client = _http_client(cfg.tls, timeout, source_address=source_address)
         # The mode probe is another service (a CMDB, a status page): its own TLS settings.
         # A plain-HTTP probe needs no TLS context (loading the system CAs costs ~30 ms).
         self._probe_client = (_http_client(cfg.mode_probe.tls, timeout,
@@ -326,11 +326,12 @@ class ApplianceClient:
                       Failure(FailureKind.BAD_RESPONSE, _snippet(raw)))
 
 
-def _http_client(tls: TlsConfig, timeout: float, *, tls_needed: bool = True
-                 ) -> httpx.AsyncClient:
+def _http_client(tls: TlsConfig, timeout: float, *, tls_needed: bool = True,
+                 source_address: str | None = None) -> httpx.AsyncClient:
     context = ssl_context_for_tls(tls) if tls_needed else None
     return httpx.AsyncClient(
-        transport=LeanTransport(context, tls.fingerprint_sha256),
+        transport=LeanTransport(context, tls.fingerprint_sha256,
+                                source_address=source_address),
         timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
 
