@@ -86,6 +86,7 @@ class Situation:
     wanted_since: float | None = None
     max_defer: float = 900.0
     cooldown_until: float | None = None
+    extra: tuple[Blocker, ...] = ()  # coordination's (observers disagree, not the leader)
 
 
 def _hhmm(ts: float) -> str:
@@ -175,6 +176,7 @@ def decide(s: Situation) -> Decision:
     if s.cooldown_until is not None and s.now < s.cooldown_until:
         blockers.append(Blocker("cooldown", "the last failover attempt failed; the next one "
                                             f"may start at {_hhmm(s.cooldown_until)}"))
+    blockers.extend(s.extra)
     defer_until, during_restore = None, False
     if s.restore is not None and s.now < s.restore[1]:
         start, end = s.restore
