@@ -101,3 +101,38 @@ def test_majority_gone_is_coordination_lost(etcd_cluster, tmp_path):
         finally:
             await a.aclose()
     asyncio.run(go())
+
+
+def test_a_lease_lost_right_before_the_post_sends_nothing(sim, etcd_cluster, tmp_path):
+    """The fencing check runs right before each POST: the lease revoked at that moment
+    (standing in for a leader frozen between deciding and sending) stops the POST."""
+    from tests.watch_harness import Harness
+
+    def coordinated(data: dict) -> None:
+        data["coordination"] = {"etcd": {"endpoints": etcd_cluster.endpoints,
+                                         "prefix": "/f/", "lease_ttl": "3s"}}
+
+    async def go():
+        h = Harness(sim, tmp_path, edit=coordinated)
+        watch = h.watcher.pairs["main"]
+        coord = watch.coord
+        check = coord.may_act
+        asked: list[str] = []
+
+        async def revoked_first(what: str):
+            asked.append(what)
+            etcd_cluster.call("lease/revoke", {"ID": str(coord.c.lease)})
+            return await check(what)
+        watch.ctx.engine.may_act = revoked_first
+        try:
+            h.watcher.start()
+            await h.until(lambda: coord.leads)
+            sim.set_fault("d42-a", "down")
+            await h.until(lambda: any(e.startswith("fenced-off") for e in h.events()))
+            assert asked and "appliance_mode=" in asked[0]
+            assert h.posts() == []
+            assert h.modes() == {"d42-a": "production", "d42-b": "standby"}
+            assert not coord.leads
+        finally:
+            await h.watcher.aclose()
+    asyncio.run(go())
