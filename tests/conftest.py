@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 # Real-server fixtures (named, sshd, a hostile appliance) live in their own modules; registered here once.
-pytest_plugins = ["tests.named_server", "tests.sshd_server", "tests.hostile_appliance"]
+pytest_plugins = ["tests.named_server", "tests.sshd_server", "tests.hostile_appliance",
+                  "tests.etcd_cluster"]
 
 
 def require_binary(name: str, *candidates: str) -> str:

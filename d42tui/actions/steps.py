@@ -33,6 +33,15 @@ def _quiet(*args: Any, **kwargs: Any) -> None:
     return None
 
 
+class NotPermitted(Exception):
+    """The driver's `may_act` check said no right before an irreversible step: nothing was
+    sent (a coordinated watcher that no longer holds its pair's lease)."""
+
+
+async def _always(what: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Policy:
     """How patient a driver is. The console and the CLI try a DNS update once and say the
@@ -76,6 +85,10 @@ class Engine:
     notify: Notify = _quiet
     progress: Callable[[str], None] = _quiet
     changed: Callable[[], None] = _quiet  # the roles changed: re-draw whoever shows them
+    # "may I still act?", asked right before every irreversible step (a mode POST, a DNS
+    # switch): None goes on, a reason raises NotPermitted and nothing is sent. The watcher
+    # wires it to its etcd lease (the fencing token); everyone else always may.
+    may_act: Callable[[str], Awaitable[str | None]] = _always
     closed: dict[str, Closed] = field(default_factory=dict)
     warnings: dict[str, list[str]] = field(default_factory=dict)
     _dns: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
@@ -111,6 +124,13 @@ class Engine:
 
     def warn(self, journal: Journal, text: str) -> None:
         self.warnings.setdefault(journal.plan_id, []).append(text)
+
+    async def permitted(self, what: str) -> None:
+        """Raise NotPermitted (nothing sent) unless the driver still may act."""
+        why = await self.may_act(what)
+        if why is not None:
+            self.say("error", "not-permitted", f"not sending {what}: {why}")
+            raise NotPermitted(f"{what}: {why}")
 
     # --- the steps ------------------------------------------------------------------------
 
@@ -170,6 +190,7 @@ class Engine:
             step = journal.steps[index]
             if persist:
                 save_journal(self.store, journal)
+            await self.permitted(f"appliance_mode={mode} to {step.appliance}")
             self.progress(f"sending appliance_mode={mode} to {step.appliance}")
             answer = await client.set_mode(mode)
             self.record("step", journal, step=step.text, attempt=step.attempts,
@@ -278,6 +299,7 @@ class Engine:
         source = journal.source
         if journal.kind in MOVES and source \
                 and journal.done(StepKind.DEMOTE, source):
+            await self.permitted(f"appliance_mode=production to {source} (undo)")
             back = await self.clients[source].set_mode("production")
             self.record("step", journal, step=f"undo: POST appliance_mode=production to {source}",
                         request=f"POST {self.clients[source].cfg.url}/api/1.0/appliancemode/ "
@@ -302,6 +324,7 @@ class Engine:
                                        f"({message}); {changed}")
 
     async def _undo_promotion(self, journal: Journal) -> None:
+        await self.permitted(f"appliance_mode=standby to {journal.target} (undo)")
         undo = await self.clients[journal.target].set_mode("standby")
         self.record("step", journal, step=f"undo: POST appliance_mode=standby to {journal.target}",
                     outcome=undo.outcome, status=undo.status, message=undo.message)
@@ -360,6 +383,7 @@ class Engine:
         if task is None:
             if step.next_try_at is not None and self.clock() < step.next_try_at:
                 return journal, False
+            await self.permitted(f"the DNS switch of {cfg.name} to {step.appliance}")
             journal = journal.with_step(index, status="running", attempts=step.attempts + 1)
             save_journal(self.store, journal)
             to = step.appliance if step.appliance in cfg.targets else (step.value or "")

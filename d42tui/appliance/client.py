@@ -127,13 +127,16 @@ class ApplianceClient:
 
     def __init__(self, cfg: ApplianceConfig, timeout: float,
                  clock: Callable[[], float] = time.time, *,
-                 transport: TransportFactory = LeanTransport):
+                 transport: TransportFactory = LeanTransport,
+                 source_address: str | None = None):
         """`transport(ssl_context, pin)` builds the HTTP transport; only a benchmark
-        passes another (httpx's default, which does not check the pin) to compare."""
+        passes another (httpx's default, which does not check the pin) to compare.
+        `source_address`: the local address to poll from (a multi-homed host)."""
         self.cfg = cfg
         self.timeout = timeout
         self.clock = clock
-        self._client = _http_client(cfg.tls, timeout, transport=transport)
+        self._client = _http_client(cfg.tls, timeout, transport=transport,
+                                    source_address=source_address)
         # The mode probe is another service (a CMDB, a status page): its own TLS settings.
         # A plain-HTTP probe needs no TLS context (loading the system CAs costs ~30 ms).
         self._probe_client = (_http_client(cfg.mode_probe.tls, timeout, transport=transport,
@@ -332,10 +335,12 @@ class ApplianceClient:
 
 
 def _http_client(tls: TlsConfig, timeout: float, *, transport: TransportFactory,
-                 tls_needed: bool = True) -> httpx.AsyncClient:
+                 tls_needed: bool = True, source_address: str | None = None
+                 ) -> httpx.AsyncClient:
     context = ssl_context_for_tls(tls) if tls_needed else None
+    extra = {"source_address": source_address} if source_address else {}
     return httpx.AsyncClient(
-        transport=transport(context, tls.fingerprint_sha256),
+        transport=transport(context, tls.fingerprint_sha256, **extra),
         timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
 

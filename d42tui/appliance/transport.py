@@ -122,11 +122,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 with keep-alive for one client; TLS per `ssl_context`, optional SHA-256 pin."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None, pin: str | None = None,
-                 max_idle: int = 2):
+                 max_idle: int = 2, source_address: str | None = None):
         if ssl_context is not None:
             _small_tls_read_buffers()
         self.ssl_context = ssl_context
         self.pin = pin
+        self.local_addr = (source_address, 0) if source_address else None
         self.max_idle = max_idle
         self._idle: dict[tuple[str, str, int], list[_Conn]] = defaultdict(list)
 
@@ -137,7 +138,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
         try:
             transport, _ = await loop.create_connection(
-                lambda: protocol, host, port, ssl=tls, server_hostname=host if tls else None)
+                lambda: protocol, host, port, ssl=tls, server_hostname=host if tls else None,
+                local_addr=self.local_addr)
         except OSError as exc:  # refused, unreachable, TLS handshake (ssl.SSLError)
             raise httpx.ConnectError(str(exc) or exc.__class__.__name__) from exc
         writer = asyncio.StreamWriter(transport, protocol, reader, loop)

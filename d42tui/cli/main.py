@@ -216,6 +216,8 @@ def _simulate_control(argv: list[str]) -> int:
         parser.add_argument("appliance")
         parser.add_argument("kind", choices=FAULT_KINDS)
         parser.add_argument("--ms", type=int, help="delay for the slow fault")
+        parser.add_argument("--from", dest="source", metavar="ADDR",
+                            help="only for clients from this address (e.g. 127.0.0.2)")
     elif argv[0] == "version":
         parser.add_argument("appliance")
         parser.add_argument("version", help="the version its health answer reports")
@@ -229,7 +231,7 @@ def _simulate_control(argv: list[str]) -> int:
     client = ControlClient(loaded.config.simulator.control_url)
     try:
         if argv[0] == "fault":
-            truth = client.set_fault(args.appliance, args.kind, args.ms)
+            truth = client.set_fault(args.appliance, args.kind, args.ms, args.source)
         elif argv[0] == "version":
             truth = client.set_version(args.appliance, args.version)
         else:

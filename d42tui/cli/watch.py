@@ -70,6 +70,10 @@ def add_watch_parsers(sub: Any) -> None:
     p.add_argument("--listen", metavar="HOST:PORT", type=_listen_argument,
                    help="serve /metrics, /status and the load-balancer checks here (read-only;"
                         " default host 127.0.0.1; overrides watch.listen in the config)")
+    p.add_argument("--name", help="this watcher's name among coordinated watchers "
+                                  "(default: the host name)")
+    p.add_argument("--source-address", metavar="ADDR",
+                   help="poll from this local address (overrides poll.source_address)")
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("pause", help="pause automatic failover of a pair (fencing continues)")
@@ -123,6 +127,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     loaded = load_config(getattr(args, "config", None))
     config = watched_config(loaded, args.pair)
+    name, config = watcher_identity(config, getattr(args, "name", None),
+                                    getattr(args, "source_address", None))
     log = EventLog(args.log_format)
     for warning in loaded.warnings:
         log("warning", "config", warning)
@@ -142,15 +148,41 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
         for warning in listen_warnings(config.watch, address):
             log("warning", "config", f"{loaded.path}: {warning}")
-    return asyncio.run(watch(config, log, dry_run=args.dry_run))
+    return asyncio.run(watch(config, log, dry_run=args.dry_run, name=name))
 
 
-async def watch(config: Config, log: EventLog, *, dry_run: bool = False) -> int:
+def watcher_identity(config: Config, name: str | None, source: str | None
+                     ) -> tuple[str, Config]:
+    """`--name` (default: the host name, cut to a usable key) and `--source-address` (set on
+    every pair's poll); ConfigError naming the argument when either is unusable."""
+    import re
+    import socket
+
+    from ..config.models import check_source_address
+
+    if name is None:
+        name = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:63].strip("-.") or "watcher"
+    elif not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", name):
+        raise ConfigError([f"argument --name: {name[:80]!r} is not a usable name (letters, "
+                           "digits, . _ -; at most 63)"])
+    if source is not None:
+        try:
+            source = check_source_address(source)
+        except ValueError as exc:
+            raise ConfigError([f"argument --source-address: {exc}"]) from None
+        config = config.model_copy(update={"pairs": [
+            p.model_copy(update={"poll": p.poll.model_copy(update={"source_address": source})})
+            for p in config.pairs]})
+    return name, config
+
+
+async def watch(config: Config, log: EventLog, *, dry_run: bool = False,
+                name: str | None = None) -> int:
     from ..config.models import state_dir
     from ..watch.lock import WatcherRunning
     from ..watch.service import Watcher
 
-    watcher = Watcher(config, dry_run=dry_run, say=log)
+    watcher = Watcher(config, dry_run=dry_run, say=log, name=name)
     endpoints = None
     if (address := config.watch.address) is not None:
         from ..watch.endpoints import EndpointServer
@@ -192,6 +224,11 @@ async def watch(config: Config, log: EventLog, *, dry_run: bool = False) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum.name)
     names = ", ".join(p.name for p in config.pairs)
+    if config.coordination is not None:
+        etcd = config.coordination.etcd
+        log("info", "coordination", f"coordinated as {watcher.name} on etcd "
+            f"{', '.join(etcd.endpoints)} (prefix {etcd.prefix}, lease {etcd.lease_ttl:g}s)"
+            + (": DRY RUN, etcd is not used" if dry_run else ""))
     log("info", "started", f"watching {names} (pid {os.getpid()}, state {state_dir(config)})"
         + (": DRY RUN, nothing will be sent" if dry_run else ""))
     try:

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from ..backup.config import BackupConfig
+from ..coord.config import CoordinationConfig, coordination_warnings
 from ..dns.config import DnsConfig, check_targets, dns_warnings
 from ..text import quoted
 from ..watch.config import AutomationConfig, WatchConfig
@@ -180,11 +181,27 @@ class ApplianceConfig(StrictModel):
         return urlsplit(self.url).scheme == "https" and not self.tls.verify
 
 
+def check_source_address(value: str) -> str:
+    """A literal IPv4 or IPv6 address of this host (no name: a bind needs an address)."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(f"{quoted(value)} is not an IP address (such as 192.0.2.10)") from None
+
+
 class PollConfig(StrictModel):
     interval: Duration = 5.0
     timeout: Duration = 3.0
     failure_threshold: int = Field(3, ge=1, le=100)  # consecutive failures before DOWN
     recovery_threshold: int = Field(2, ge=1, le=100)  # consecutive successes before UP again
+    source_address: str | None = None  # the local address polls leave from (multi-homed hosts)
+
+    @field_validator("source_address")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        return None if value is None else check_source_address(value)
 
     @model_validator(mode="after")
     def _sane(self) -> PollConfig:
@@ -323,6 +340,7 @@ class Config(StrictModel):
     audit_log: Path | None = None
     simulator: SimulatorRef | None = None
     watch: WatchConfig = Field(default_factory=WatchConfig)  # the watcher process's endpoints
+    coordination: CoordinationConfig | None = None  # watchers on several hosts share etcd
 
     @model_validator(mode="after")
     def _unique(self) -> Config:
@@ -419,6 +437,9 @@ def config_warnings(config: Config, path: Path) -> list[str]:
             if getattr(backup, "strict_host_keys", True) is False:
                 out.append(f"{path}: pairs[{i}].backup.strict_host_keys: false: an unknown SSH "
                            "host key is accepted (a changed one never is)")
+    if config.coordination is not None:
+        out.extend(f"{path}: {w}" for w in coordination_warnings(config.coordination))
+        literal = literal or config.coordination.etcd.password is not None
     if literal and literal_file_is_exposed(path):
         out.append(f"{path}: holds a password and is readable by others: chmod 600 {path}")
     return out

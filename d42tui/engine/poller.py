@@ -40,7 +40,9 @@ class PairPoller:
         self.pair = pair
         self.store = store
         self.clock = clock
-        self.clients = {a.name: client_factory(a, pair.poll.timeout, clock=clock)
+        # the source address only when set: a test's own factory need not know the keyword
+        bind = {"source_address": pair.poll.source_address} if pair.poll.source_address else {}
+        self.clients = {a.name: client_factory(a, pair.poll.timeout, clock=clock, **bind)
                         for a in pair.appliances}
         self.views = {a.name: ApplianceView(a.name) for a in pair.appliances}
         self._inflight: dict[str, asyncio.Task[PollResult]] = {}

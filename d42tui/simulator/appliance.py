@@ -52,6 +52,7 @@ class SimRequest:
     auth_user: str | None
     auth_ok: bool
     at: float
+    client: str | None = None  # the address the request came from
 
 
 def error_response(status: int, detail: str, title: str | None = None,
@@ -89,6 +90,8 @@ class SimAppliance:
     fault_ms: int = field(default=DEFAULT_SLOW_MS, init=False)
     version: str = field(default=health.VERSION, init=False)  # what /healthstats/ says
     _flap_count: int = field(default=0, init=False)
+    # faults seen only by clients from one address: {address: (kind, ms)}
+    faults_from: dict[str, tuple[str, int]] = field(default_factory=dict, init=False)
     _production_since: float | None = field(default=None, init=False)  # None while standby
     # the last backup taken before the latest mode change
     _last_backup: float | None = field(default=None, init=False)
@@ -107,12 +110,18 @@ class SimAppliance:
 
     # --- state, called under self.lock ---------------------------------------------
 
-    def set_fault(self, kind: str, ms: int | None) -> None:
+    def set_fault(self, kind: str, ms: int | None, source: str | None = None) -> None:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind '{kind}' (one of {', '.join(FAULT_KINDS)})")
         if ms is not None and (isinstance(ms, bool) or not isinstance(ms, int)
                                or not 0 <= ms <= MAX_SLOW_MS):
             raise ValueError(f"ms must be an integer between 0 and {MAX_SLOW_MS}")
+        if source is not None:  # only for clients from that address; `none` clears it
+            if kind == "none":
+                self.faults_from.pop(source, None)
+            else:
+                self.faults_from[source] = (kind, DEFAULT_SLOW_MS if ms is None else ms)
+            return
         self.fault = kind
         self.fault_ms = DEFAULT_SLOW_MS if ms is None else ms
         self._flap_count = 0
@@ -146,8 +155,11 @@ class SimAppliance:
         return self.mode == "standby" and health.in_restore_window(
             self.restore_cron, self.timezone, self.restore_duration, now)
 
-    def truth(self) -> dict[str, str]:
-        return {"mode": self.mode, "fault": self.fault}
+    def truth(self) -> dict[str, object]:
+        truth = {"mode": self.mode, "fault": self.fault}
+        if self.faults_from:
+            truth["faults_from"] = {a: k for a, (k, _) in sorted(self.faults_from.items())}
+        return truth
 
     # --- HTTP ----------------------------------------------------------------------
 
@@ -158,14 +170,16 @@ class SimAppliance:
                           and hmac.compare_digest(user.encode(), self.username.encode())
                           and hmac.compare_digest(password.encode(), self.password.encode()))
         with self.lock:
-            fault, delay_ms = self.fault, self.fault_ms
+            fault, delay_ms = self.faults_from.get(request.client or "",
+                                                   (self.fault, self.fault_ms))
             fail_now = False
             if fault == "flap":
                 self._flap_count += 1
                 fail_now = self._flap_count % 2 == 0
         auth_ok = credentials_ok and fault != "unauthorized"
         self.record(SimRequest(self.name, request.method, request.path,
-                               self._loggable_form(request), user, auth_ok, now))
+                               self._loggable_form(request), user, auth_ok, now,
+                               request.client))
         if fault == "blackhole":
             return HOLD
         if fault == "down" or fail_now:

@@ -69,12 +69,13 @@ class ControlApi:
             return _error(400, "the body must be a JSON object: "
                                "{\"appliance\": NAME, \"kind\": KIND}")
         name, kind, ms = payload.get("appliance"), payload.get("kind"), payload.get("ms")
+        source = payload.get("from")
         if not isinstance(name, str) or name not in self.sim.names:
             return _error(400, f"unknown appliance {name!r} (known: {', '.join(self.sim.names)})")
         if kind not in FAULT_KINDS:
             return _error(400, f"unknown fault kind {kind!r} (one of {', '.join(FAULT_KINDS)})")
         try:
-            await self.sim.set_fault_async(name, kind, ms)
+            await self.sim.set_fault_async(name, kind, ms, source)
         except ValueError as exc:
             return _error(400, str(exc))
         return Response.json(200, self.sim.truth())
@@ -159,11 +160,14 @@ class ControlClient:
         """Make the appliance report `version` (as after an upgrade of that side only)."""
         return self._call("POST", "/version", json={"appliance": name, "version": version})
 
-    def set_fault(self, name: str, kind: str, ms: int | None = None) -> dict[str, Any]:
-        """Inject a fault; returns the truth afterwards."""
+    def set_fault(self, name: str, kind: str, ms: int | None = None,
+                  source: str | None = None) -> dict[str, Any]:
+        """Inject a fault (only for clients from `source`, if given); returns the truth."""
         body: dict[str, Any] = {"appliance": name, "kind": kind}
         if ms is not None:
             body["ms"] = ms
+        if source is not None:
+            body["from"] = source
         return self._call("POST", "/fault", json=body)
 
     def appliances(self) -> dict[str, dict[str, str | None]]:

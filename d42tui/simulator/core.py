@@ -187,22 +187,29 @@ class Simulator:
 
     # --- faults, truth, request log ----------------------------------------------------
 
-    def set_fault(self, name: str, kind: str, ms: int | None = None) -> None:
-        """Inject a fault (see FAULT_KINDS); `ms` is the delay of `slow` (default 2000)."""
+    def set_fault(self, name: str, kind: str, ms: int | None = None,
+                  source: str | None = None) -> None:
+        """Inject a fault (see FAULT_KINDS); `ms` is the delay of `slow` (default 2000).
+        With `source`, only clients from that address see it (`down` hangs up on them: the
+        sockets stay open for everyone else); `none` clears it."""
         entry = self._entry(name)
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind '{kind}' (one of {', '.join(FAULT_KINDS)})")
+        source = _address(source)
         with self._lock:
-            entry.appliance.set_fault(kind, ms)
-        if self._state == "running":
+            entry.appliance.set_fault(kind, ms, source)
+        if self._state == "running" and source is None:
             self._call(self._sync_listeners(entry))
 
-    async def set_fault_async(self, name: str, kind: str, ms: int | None = None) -> None:
+    async def set_fault_async(self, name: str, kind: str, ms: int | None = None,
+                              source: str | None = None) -> None:
         """`set_fault` for code running on the simulator's own loop (the control API)."""
         entry = self._entry(name)
+        source = _address(source)
         with self._lock:
-            entry.appliance.set_fault(kind, ms)
-        await self._sync_listeners(entry)
+            entry.appliance.set_fault(kind, ms, source)
+        if source is None:
+            await self._sync_listeners(entry)
 
     def set_version(self, name: str, version: str) -> None:
         """The version the appliance reports (an upgrade of one side of the pair)."""
@@ -327,3 +334,16 @@ class Simulator:
                     await listener.open()
                 else:
                     await listener.close()
+
+
+def _address(source: str | None) -> str | None:
+    """A client address as the server sees it (ValueError for anything else)."""
+    if source is None:
+        return None
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(str(source).strip()))
+    except ValueError:
+        raise ValueError(f"'from' must be an IP address such as 127.0.0.2, not "
+                         f"{str(source)[:40]!r}") from None

@@ -13,7 +13,7 @@ import logging
 import re
 import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
@@ -55,6 +55,7 @@ class Request:
     version: tuple[int, int]
     headers: tuple[tuple[str, str], ...]  # names lower-cased, in order received
     body: bytes
+    client: str | None = None  # the peer's address (faults by client address)
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -291,6 +292,9 @@ class Listener:
                 return
             if request is None:
                 return
+            peer = writer.get_extra_info("peername")
+            if isinstance(peer, tuple) and peer:
+                request = replace(request, client=str(peer[0]))
             try:
                 outcome = await self.handler(request)
             except Exception:  # a simulator bug must answer 500, not kill the listener

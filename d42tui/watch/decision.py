@@ -88,6 +88,7 @@ class Situation:
     cooldown_until: float | None = None
     data_age: float | None = None  # the standby's estimated data age (seconds), if known
     max_data_age: float | None = None  # automation.max_data_age
+    extra: tuple[Blocker, ...] = ()  # coordination's (observers disagree, not the leader)
 
 
 def data_age_blocker(standby: str, age: float | None, limit: float | None) -> Blocker | None:
@@ -190,6 +191,7 @@ def decide(s: Situation) -> Decision:
     if s.cooldown_until is not None and s.now < s.cooldown_until:
         blockers.append(Blocker("cooldown", "the last failover attempt failed; the next one "
                                             f"may start at {_hhmm(s.cooldown_until)}"))
+    blockers.extend(s.extra)
     defer_until, during_restore = None, False
     if s.restore is not None and s.now < s.restore[1]:
         start, end = s.restore

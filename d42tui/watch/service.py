@@ -31,8 +31,9 @@ class Watcher:
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] | None = None,
                  client_factory: Callable[..., ApplianceClient] = ApplianceClient,
-                 store: StateStore | None = None):
+                 store: StateStore | None = None, name: str | None = None):
         self.config, self.dry_run, self.say, self.clock = config, dry_run, say, clock
+        self.name = name or socket.gethostname()
         self._sleep = sleep
         self.store = store or StateStore(state_dir(config))
         self.audit, self.events = JsonlLog(audit_path(config)), JsonlLog(events_path(config))
@@ -42,9 +43,16 @@ class Watcher:
                                                                            pair=n),
                                            sleep=sleep or asyncio.sleep)
                           for p in config.pairs}
+        self.coordinator = None  # with `coordination:`: one etcd session for every pair
+        if config.coordination is not None and not dry_run:
+            from ..coord.leader import Coordinator
+
+            self.coordinator = Coordinator(config.coordination, self.name, say, clock=clock)
         self.pairs = {p.name: PairWatch(p, self.poller.pairs[p.name], self.store, self.audit,
                                         self.events, self.notifiers[p.name], clock=clock,
-                                        sleep=sleep or asyncio.sleep, say=say, dry_run=dry_run)
+                                        sleep=sleep or asyncio.sleep, say=say, dry_run=dry_run,
+                                        coord=self.coordinator.pair(p.name, self.store)
+                                        if self.coordinator else None)
                       for p in config.pairs}
         self._locks = contextlib.ExitStack()
 
@@ -81,12 +89,15 @@ class Watcher:
                 await asyncio.wait_for(stop.wait(), remaining)
 
     async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(*(self._loop(w, stop) for w in self.pairs.values()))
+        keep = [self.coordinator.run(stop)] if self.coordinator is not None else []
+        await asyncio.gather(*(self._loop(w, stop) for w in self.pairs.values()), *keep)
 
     async def aclose(self, started: bool = True) -> None:
         for watch in self.pairs.values():
             await watch.ctx.engine.aclose()
             watch._release_lock()
+        if self.coordinator is not None:  # our keys go now: another watcher takes over
+            await self.coordinator.aclose()
         if started:  # never touch the heartbeat of a watcher this process did not replace
             for watch in self.pairs.values():
                 watch.heartbeat(stopped=True)

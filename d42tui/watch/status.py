@@ -21,7 +21,7 @@ from ..engine.state import StateDamaged, StateStore, automation_entry, read_hear
 from ..text import clean_text
 from ._schedule import iso
 
-StateKind = Literal["ARMED", "PAUSED", "ACTING", "ISOLATED", "OFF"]
+StateKind = Literal["ARMED", "PAUSED", "ACTING", "ISOLATED", "LOST", "OFF"]
 MAX_REASON = 200
 
 
@@ -96,8 +96,10 @@ class AutomationState:
     failures: tuple[int, int] | None = None  # primary failures k of N
     step: tuple[int, int] | None = None  # ACTING: step k of n
 
+    coordination: Mapping[str, Any] | None = None  # with etcd: who leads, the observers
+
     def to_json(self) -> dict[str, Any]:
-        return {"state": self.kind, "text": self.text,
+        return {"state": self.kind, "text": self.text, "coordination": self.coordination,
                 "pause": self.pause.to_json() if self.pause else None,
                 "watcher_pid": self.watcher_pid, "heartbeat_at": iso(self.heartbeat_at),
                 "failures": list(self.failures) if self.failures else None,
@@ -126,8 +128,15 @@ def automation_state(auto: Mapping[str, Any], heartbeat: Mapping[str, Any] | Non
         return AutomationState("OFF", f"OFF · no watcher running{when}{extra}", pause,
                                heartbeat_at=heartbeat["at"] if heartbeat else None)
     pid, at = heartbeat.get("pid"), float(heartbeat["at"])
+    coord = heartbeat.get("coordination") if isinstance(heartbeat.get("coordination"),
+                                                          Mapping) else None
     common = {"pause": pause, "watcher_pid": pid if isinstance(pid, int) else None,
-              "heartbeat_at": at}
+              "heartbeat_at": at, "coordination": coord}
+    if coord is not None and coord.get("role") == "lost":
+        problem = clean_text(str(coord.get("problem", "")), 160, one_line=True)
+        return AutomationState("LOST", f"LOST · coordination lost ({problem}): no automatic "
+                                       "action", **common)
+    lead = _lead_text(coord)
     if heartbeat.get("dry_run"):
         return AutomationState("OFF", f"OFF · dry-run watcher (pid {pid}) decides and sends "
                                       "nothing", dry_run=True, **common)
@@ -138,20 +147,32 @@ def automation_state(auto: Mapping[str, Any], heartbeat: Mapping[str, Any] | Non
         what = steps[k - 1].get("text", "") if steps else ""
         return AutomationState("ACTING", f"ACTING · {journal.get('kind')} {journal.get('source')}"
                                          f" → {journal.get('target')} · step {k} of {len(steps)}: "
-                                         f"{what}", step=(k, len(steps)), **common)
+                                         f"{what}{lead}", step=(k, len(steps)), **common)
     if pause is not None:
-        return AutomationState("PAUSED", f"PAUSED · {pause.text(now)}", **common)
+        return AutomationState("PAUSED", f"PAUSED · {pause.text(now)}{lead}", **common)
     failures = heartbeat.get("failures")
     counts = tuple(failures) if isinstance(failures, list) and len(failures) == 2 else None
     if heartbeat.get("state") == "ISOLATED":
         return AutomationState("ISOLATED", f"ISOLATED · {heartbeat.get('why', '')}: "
-                                           "automation will not act", failures=counts, **common)
+                                           f"automation will not act{lead}", failures=counts,
+                               **common)
     primary = heartbeat.get("primary", "primary")
     count = f" · primary {primary} failures {counts[0]}/{counts[1]}" if counts else ""
     if heartbeat.get("unreadable") is True:  # failing polls that show it running: not counted
         count = (f" · primary {primary} answers but cannot be read: not an outage"
                  + (f" ({counts[0]}/{counts[1]})" if counts else ""))
-    return AutomationState("ARMED", f"ARMED{count}", failures=counts, **common)
+    return AutomationState("ARMED", f"ARMED{count}{lead}", failures=counts, **common)
+
+
+def _lead_text(coord: Mapping[str, Any] | None) -> str:
+    """` · leader w1 (this watcher)` or ` · w2 leads, w1 observes`."""
+    if coord is None:
+        return ""
+    name = clean_text(str(coord.get("name", "?")), 63, one_line=True)
+    leader = clean_text(str(coord.get("leader") or "nobody"), 63, one_line=True)
+    if coord.get("role") == "leader":
+        return f" · leader {name} (this watcher)"
+    return f" · {leader} leads, {name} observes"
 
 
 def read_automation(store: StateStore, pair: PairConfig, now: float) -> AutomationState:

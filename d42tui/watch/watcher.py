@@ -47,7 +47,8 @@ HEADS_UP = frozenset({"isolated", "split-brain", "standby-down", "no-production"
 class PairWatch:
     def __init__(self, pair: PairConfig, poller: PairPoller, store: StateStore, audit: JsonlLog,
                  events: JsonlLog, notifier: Notifier, *, clock: Callable[[], float],
-                 sleep: Callable[[float], Awaitable[None]], say: Say, dry_run: bool):
+                 sleep: Callable[[float], Awaitable[None]], say: Say, dry_run: bool,
+                 coord: Any = None):
         self.pair, self.auto, self.poller, self.store = pair, pair.automation, poller, store
         self.audit, self.events, self.clock, self.dry_run = audit, events, clock, dry_run
         self._say = say
@@ -63,12 +64,16 @@ class PairWatch:
         self.memory: dict[str, Any] = {}  # what was last said, so each thing is said once
         self.latest: Decision | None = None
         self.witness = WitnessChecker(self.auto.witness_list(),
-                                      self.auto.witness_timeout or pair.poll.timeout)
+                                      self.auto.witness_timeout or pair.poll.timeout,
+                                      pair.poll.source_address)
         send = (lambda notice: None) if dry_run else notifier.send
         self.ctx = executor.Context(pair, self.auto, store, audit, poller.clients, clock, sleep,
                                     self.say, send)
         self.locks = store.directory / "locks"
         self._plan_lock: contextlib.ExitStack | None = None  # held while a plan is open
+        self.coord = coord  # d42tui.coord.leader.PairCoordination with `coordination:`
+        if coord is not None:
+            self.ctx.engine.may_act = coord.may_act  # the fencing check before each step
 
     def say(self, level: str, event: str, text: str, **fields: Any) -> None:
         self._say(level, event, text, pair=self.pair.name, **fields)
@@ -85,7 +90,8 @@ class PairWatch:
         """Find a plan an earlier watcher left unfinished: resume it, or abandon it and say so;
         and say at once what would stop a failover (a secret, the state dir, DNS)."""
         try:
-            self.adopt("an earlier watcher")
+            if self.coord is None:  # coordinated: only the pair's leader adopts, in a round
+                self.adopt("an earlier watcher")
         except StateDamaged as exc:  # said every round (stand_still) until a person acts
             self.say("error", "state-damaged", str(exc))
         self.check_ready()
@@ -163,6 +169,8 @@ class PairWatch:
             "failures": list(d.failures) if d else None,
             "why": next((b.text for b in d.blockers if b.key == "isolated"), "") if d else "",
             "unreadable": any(b.key == "primary-answers" for b in d.blockers) if d else False}
+        if self.coord is not None:
+            record["coordination"] = self.coord.summary(self.clock())
         if stopped:
             record.update(stopped=True, stale_after=0)
         write_heartbeat(self.store.directory, self.pair.name, record)
@@ -175,6 +183,14 @@ class PairWatch:
         self.fold(snap)
         if snap.verdict.verdict is Verdict.STATE_DAMAGED:
             return self.stand_still(snap)
+        if self.coord is not None:  # only the pair's leader goes on to act (d42tui.coord)
+            from ..coord.watching import coordinated_round
+
+            return await coordinated_round(self, snap, witnesses, now)
+        return await self.act(snap, witnesses, now)
+
+    async def act(self, snap: PairSnapshot, witnesses: Any, now: float) -> Decision:
+        """Fence, finish a plan, decide and maybe start one: the acting half of a round."""
         if (expired := (None if self.dry_run else expire_pause(self.store, self.pair.name, now,
                                                                 self.audit))):
             self.say("info", "pause-expired", f"the pause by {expired.by} ({expired.reason}) "
@@ -352,7 +368,8 @@ class PairWatch:
             cooldown_until=self.cooldown_until,
             data_age=snap.pipeline.estimate.data_age
             if snap.pipeline is not None and snap.pipeline.estimate is not None else None,
-            max_data_age=self.auto.max_data_age)
+            max_data_age=self.auto.max_data_age,
+            extra=self.coord.blockers(primary) if self.coord is not None else ())
 
     async def decide_and_act(self, snap: PairSnapshot, witnesses: Any, now: float) -> Decision:
         situation = self.situation(snap, witnesses, now)

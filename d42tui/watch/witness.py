@@ -15,9 +15,11 @@ from .decision import WitnessRound
 
 
 class WitnessChecker:
-    def __init__(self, witnesses: tuple[Witness, ...], timeout: float):
+    def __init__(self, witnesses: tuple[Witness, ...], timeout: float,
+                 source_address: str | None = None):
         self.witnesses = witnesses
         self.timeout = timeout
+        self.source_address = source_address  # checks leave from where the polls leave
         self._client: httpx.AsyncClient | None = None
 
     async def check(self) -> WitnessRound:
@@ -33,13 +35,18 @@ class WitnessChecker:
         try:
             async with asyncio.timeout(self.timeout):
                 if witness.kind == "tcp":
-                    _, writer = await asyncio.open_connection(witness.host, witness.port)
+                    _, writer = await asyncio.open_connection(
+                        witness.host, witness.port,
+                        local_addr=(self.source_address, 0) if self.source_address else None)
                     writer.close()
                     with contextlib.suppress(OSError):
                         await writer.wait_closed()
                     return None
                 if self._client is None:
-                    self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+                    transport = httpx.AsyncHTTPTransport(local_address=self.source_address) \
+                        if self.source_address else None
+                    self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False,
+                                                     transport=transport)
                 await self._client.get(witness.url or "", timeout=self.timeout)
                 return None
         except TimeoutError:

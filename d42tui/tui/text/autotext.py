@@ -15,7 +15,7 @@ from ...watch.status import AutomationState, Pause
 from .boardtext import Line, Tone
 
 KIND_TONE: dict[str, Tone] = {"ARMED": "ok", "PAUSED": "warning", "ACTING": "warning",
-                              "ISOLATED": "critical", "OFF": "dim"}
+                              "ISOLATED": "critical", "LOST": "warning", "OFF": "dim"}
 MAX_REASON_SHOWN = 48
 
 

@@ -1,0 +1,138 @@
+"""The etcd client and the per-pair leadership against a real 3-member etcd on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+
+from d42tui.coord.config import CoordinationConfig
+from d42tui.coord.etcd import EtcdClient
+from d42tui.coord.leader import Coordinator
+from d42tui.engine.state import StateStore
+
+
+def coordination(cluster, ttl: str = "3s") -> CoordinationConfig:
+    return CoordinationConfig.model_validate(
+        {"etcd": {"endpoints": cluster.endpoints, "prefix": "/t/", "lease_ttl": ttl}})
+
+
+def record(name: str, down: bool) -> dict:
+    return {"name": name, "appliances": {"d42-a": {"down": down}, "d42-b": {"down": False}}}
+
+
+def test_gateway_calls_lease_txn_range(etcd_cluster):
+    async def go():
+        client = EtcdClient(coordination(etcd_cluster).etcd)
+        try:
+            lease, ttl = await client.grant(3)
+            assert ttl == 3
+            await client.put("/t/a", "1", lease)
+            await client.put("/t/b", "2")
+            kvs, revision = await client.range("/t/", prefix=True)
+            assert [(k.key, k.value) for k in kvs] == [("/t/a", b"1"), ("/t/b", b"2")]
+            assert kvs[0].lease == lease and revision >= kvs[1].mod_revision
+            assert await client.keepalive(lease) == 3
+            await client.revoke(lease)
+            assert await client.keepalive(lease) == 0
+            kvs, _ = await client.range("/t/", prefix=True)
+            assert [k.key for k in kvs] == ["/t/b"]  # the leased key went with its lease
+        finally:
+            await client.aclose()
+    asyncio.run(go())
+
+
+def test_one_leader_per_pair_and_the_fencing_check(etcd_cluster, tmp_path):
+    said: list[str] = []
+
+    def say(level, event, text, **kw):
+        said.append(f"{event}: {text}")
+
+    async def go():
+        a = Coordinator(coordination(etcd_cluster), "w1", say)
+        b = Coordinator(coordination(etcd_cluster), "w2", say)
+        pa = a.pair("main", StateStore(tmp_path / "a"))
+        pb = b.pair("main", StateStore(tmp_path / "b"))
+        try:
+            ra = await pa.round(record("w1", True))
+            rb = await pb.round(record("w2", False))
+            assert (ra.role, rb.role) == ("leader", "follower")
+            assert rb.leader == "w1"
+            assert await pa.may_act("appliance_mode=production to d42-b") is None
+            assert await pb.may_act("appliance_mode=production to d42-b") is not None
+            # the leader counts the observers: w1 sees d42-a down, w2 does not: no majority
+            ra = await pa.round(record("w1", True))
+            seen = ra.agreement("d42-a")
+            assert (len(seen.down), seen.live, seen.majority) == (1, 2, False)
+            assert pa.blockers("d42-a")[0].key == "observers-disagree"
+            await pb.round(record("w2", True))
+            await pa.round(record("w1", True))
+            assert pa.blockers("d42-a") == ()
+            # the shared state follows the leader's state file to the follower
+            pa.store.set_desired_production("main", "d42-b", 1.0)
+            await pa.push()
+            await pb.round(record("w2", True))
+            assert pb.store.read()["pairs"]["main"]["desired_production"] == "d42-b"
+            # the leader's lease revoked behind its back: the check fails, then w2 leads
+            etcd_cluster.call("lease/revoke", {"ID": str(a.lease)})
+            assert await pa.may_act("appliance_mode=production to d42-b") is not None
+            rb = await pb.round(record("w2", True))
+            assert rb.role == "leader"
+            ra = await pa.round(record("w1", True))
+            assert ra.role == "follower" and ra.leader == "w2"
+            assert any("no longer leads" in s for s in said), said
+        finally:
+            await a.aclose()
+            await b.aclose()
+    asyncio.run(go())
+
+
+def test_majority_gone_is_coordination_lost(etcd_cluster, tmp_path):
+    async def go():
+        a = Coordinator(coordination(etcd_cluster), "w1", lambda *x, **k: None)
+        pa = a.pair("main", StateStore(tmp_path / "a"))
+        try:
+            assert (await pa.round(record("w1", False))).role == "leader"
+            etcd_cluster.kill(1)
+            etcd_cluster.kill(2)
+            assert await pa.may_act("appliance_mode=production to d42-b") is not None
+            r = await pa.round(record("w1", True))
+            assert r.role == "lost" and "no etcd member answered" in (r.problem or "") \
+                or r.role == "lost", r
+            assert not pa.leads
+        finally:
+            await a.aclose()
+    asyncio.run(go())
+
+
+def test_a_lease_lost_right_before_the_post_sends_nothing(sim, etcd_cluster, tmp_path):
+    """The fencing check runs right before each POST: the lease revoked at that moment
+    (standing in for a leader frozen between deciding and sending) stops the POST."""
+    from tests.watch_harness import Harness
+
+    def coordinated(data: dict) -> None:
+        data["coordination"] = {"etcd": {"endpoints": etcd_cluster.endpoints,
+                                         "prefix": "/f/", "lease_ttl": "3s"}}
+
+    async def go():
+        h = Harness(sim, tmp_path, edit=coordinated)
+        watch = h.watcher.pairs["main"]
+        coord = watch.coord
+        check = coord.may_act
+        asked: list[str] = []
+
+        async def revoked_first(what: str):
+            asked.append(what)
+            etcd_cluster.call("lease/revoke", {"ID": str(coord.c.lease)})
+            return await check(what)
+        watch.ctx.engine.may_act = revoked_first
+        try:
+            h.watcher.start()
+            await h.until(lambda: coord.leads)
+            sim.set_fault("d42-a", "down")
+            await h.until(lambda: any(e.startswith("fenced-off") for e in h.events()))
+            assert asked and "appliance_mode=" in asked[0]
+            assert h.posts() == []
+            assert h.modes() == {"d42-a": "production", "d42-b": "standby"}
+            assert not coord.leads
+        finally:
+            await h.watcher.aclose()
+    asyncio.run(go())
