@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -172,6 +172,26 @@ async def test_due_while_the_primary_is_down_it_is_skipped(w):
     body = next(b for b in w.rx.bodies if b["event"] == "switchover-skipped")
     assert "a planned switchover needs a HEALTHY pair" in body["text"]
     assert ("d42-a", "standby") not in w.posts()
+
+
+async def test_due_inside_the_standbys_restore_window_it_is_skipped(sim, tmp_path, receiver):
+    began = datetime.now(UTC) - timedelta(minutes=5)
+
+    def restoring(data):  # a daily restore that began 5 minutes ago and lasts 30
+        data["pairs"][0]["restore_cron"] = f"{began.minute} {began.hour} * * *"
+
+    h = Harness(sim, tmp_path, automation=notify(receiver), edit=restoring)
+    h.rx = receiver
+    h.watcher.start()
+    try:
+        await h.rounds(2)
+        plan_in(h, 0)
+        await h.until(lambda: "switchover-skipped" in receiver.events(), limit=3)
+        body = next(b for b in receiver.bodies if b["event"] == "switchover-skipped")
+        assert "d42-b is inside its estimated restore window" in body["text"]
+        assert h.posts() == []
+    finally:
+        await h.watcher.aclose()
 
 
 # --- the command ------------------------------------------------------------------------

@@ -126,6 +126,8 @@ async def test_metrics_follow_the_conventions_and_read_the_watchers_state(sim, t
     async with Served(sim, tmp_path) as served:
         families = await both_polled(served)
         assert value(families, "d42tui_watcher_up") == 1
+        # without coordination: the one watcher is the one that acts
+        assert [x.value for x in samples(families, "d42tui_watcher_leader", pair="main")] == [1]
         build = samples(families, "d42tui_build_info")
         assert len(build) == 1 and build[0].labels["version"]
         assert all(name.startswith("d42tui_") for name in families)

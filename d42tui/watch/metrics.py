@@ -130,9 +130,21 @@ class _Collector:
         up = GaugeMetricFamily(f"{PREFIX}_watcher_up", "1 while the watcher process serves")
         up.add_metric([], 1)
         yield up
+        yield _leader_metric(watcher)
         yield from _appliance_metrics(watcher)
         yield from _pair_metrics(watcher, now)
         yield from _action_metrics(watcher, self.metrics.tally.counts())
+
+
+def _leader_metric(watcher: Watcher) -> Metric:
+    """Per pair: 1 when this watcher is the one that acts (always, without `coordination:`),
+    0 while it only observes or has lost coordination."""
+    leader = _gauge("watcher_leader", "1 when this watcher is the one that acts for the pair",
+                    ("pair",))
+    for name, watch in watcher.pairs.items():
+        coord = getattr(watch, "coord", None)
+        leader.add_metric([name], 1 if coord is None or coord.latest.role == "leader" else 0)
+    return leader
 
 
 def _gauge(name: str, doc: str, labels: Sequence[str], unit: str = "") -> GaugeMetricFamily:
