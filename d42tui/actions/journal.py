@@ -23,6 +23,9 @@ def journal_of(plan: Plan, pair: PairConfig, plan_id: str, by: Driver, now: floa
                                          f"confirm {plan.new_production} answers health"))
             steps.append(JournalStep(StepKind.DNS, step.appliance, step.text, value=step.mode,
                                      ref=i))
+        elif step.kind == "fence":
+            steps.append(JournalStep(StepKind.FENCE, step.appliance, step.text,
+                                     optional=not step.required, ref=i))
         else:
             kind = StepKind.PROMOTE if step.mode == "production" else StepKind.DEMOTE
             steps.append(JournalStep(kind, step.appliance, step.text,

@@ -24,10 +24,14 @@ class Step:
     url: str  # the appliance URL; for a DNS step the service name
     required: bool = True  # a best-effort step (demote a dead old primary) may be skipped
     only_if_answering: bool = False
-    kind: str = "mode"  # "mode" | "dns"
+    kind: str = "mode"  # "mode" | "dns" | "fence" (url: the fence command's program)
 
     @property
     def text(self) -> str:
+        if self.kind == "fence":
+            then = ("the standby is promoted only if it exits 0" if self.required
+                    else "best effort: the promotion goes on if it fails")
+            return f"fence {self.appliance}: run {self.url} ({then})"
         if self.kind == "dns":
             return (f"DNS: point {self.url} at {self.appliance} ({self.mode}), then verify at the "
                     "authoritative servers")
@@ -322,10 +326,17 @@ def _plan_action(kind: ActionKind, pair: PairConfig, snap: PairSnapshot,
             warnings.append(f"{old} (production) still answers: this is a planned switchover; "
                             f"{old} is demoted first, then {new} promoted")
     else:
-        steps = (Step(new, "production", url[new]),
+        auto = pair.automation
+        fence = (Step(old, "fence", auto.fence_command[0], required=auto.require_fence,
+                      kind="fence"),) if auto.fence_command else ()
+        steps = (*fence, Step(new, "production", url[new]),
                  Step(old, "standby", url[old], required=False, only_if_answering=True),
                  *dns_steps)
-        if snap.views[old].answers_unreadably:
+        if fence:
+            warnings.append(f"{old} cannot be demoted: it is fenced first by the fence_command "
+                            + ("(required: no promotion unless it exits 0)" if
+                               auto.require_fence else "(best effort)"))
+        elif snap.views[old].answers_unreadably:
             warnings.append(f"{old} answers but cannot be read: it is not put in standby, "
                             f"and stays production unless it is fenced by other means")
         else:

@@ -61,10 +61,23 @@ def writable_problems(store: StateStore, audit_path: Path) -> list[str]:
 
 
 def plan_problems(pair: PairConfig, appliances: Iterable[str], dns: bool, store: StateStore,
-                  audit_path: Path) -> list[str]:
+                  audit_path: Path, fence: bool = False) -> list[str]:
     """Everything that would stop the plan once started; empty when it may start."""
     out = writable_problems(store, audit_path)
     out += appliance_secret_problems(pair, appliances)
     if dns:
         out += dns_problems(pair)
+    if fence and pair.automation.require_fence:
+        out += fence_problems(pair)
     return out
+
+
+def fence_problems(pair: PairConfig) -> list[str]:
+    """A required fence command that cannot even be started stops the plan before the demote
+    of anything (a best-effort one is tried, and its failure said)."""
+    argv = pair.automation.fence_command or []
+    program = argv[0] if argv else ""
+    found = shutil.which(program) if program and os.sep not in program else (
+        program if program and os.access(program, os.X_OK) else None)
+    return [] if found else [f"automation.fence_command: {program or '(none)'} is not found or "
+                             "not executable, and require_fence is on"]

@@ -189,7 +189,8 @@ class ActionRunner:
             return self._close(action_id, plan, "refused", f"{fresh.refusal}{hint}. Nothing was sent.")
         sends_to = {s.appliance for s in fresh.steps if s.kind == "mode"}
         problems = plan_problems(pair_cfg, sends_to, any(s.kind == "dns" for s in fresh.steps),
-                                 self.store, self.audit.path)
+                                 self.store, self.audit.path,
+                                 any(s.kind == "fence" for s in fresh.steps))
         if problems:
             return self._close(action_id, plan, "refused", "cannot start: " + "; ".join(
                 problems) + ". Nothing was sent.")
@@ -323,6 +324,9 @@ def plan_of(journal: Journal, pair: PairConfig) -> Plan:
     steps = tuple(
         Step(s.appliance, s.value or "", pair.dns.name if pair.dns else "", kind="dns")
         if s.kind is StepKind.DNS else
+        Step(s.appliance, "fence", (pair.automation.fence_command or ["?"])[0],
+             not s.optional, kind="fence")
+        if s.kind is StepKind.FENCE else
         Step(s.appliance, s.kind.mode or "", url.get(s.appliance, ""), not s.optional,
              s.optional)
         for s in journal.steps if s.kind is not StepKind.CONFIRM)

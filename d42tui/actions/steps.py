@@ -154,6 +154,8 @@ class Engine:
                 outcome = await self._mode_step(journal, index, snap)
             elif step.kind is StepKind.CONFIRM:
                 outcome = await self._confirm_step(journal, index)
+            elif step.kind is StepKind.FENCE:
+                outcome = await self._fence_command_step(journal, index)
             else:
                 outcome = await self._dns_step(journal, index)
             if outcome is None:
@@ -335,6 +337,73 @@ class Engine:
                     f"was confirmed: abandoned; {journal.target} re-asserted standby: "
                     f"{undo.outcome} ({undo.message})", "warning")
 
+    async def _fence_command_step(self, journal: Journal, index: int
+                                  ) -> tuple[Journal, bool] | None:
+        """Run automation.fence_command on the old primary that cannot be demoted (argv, no
+        shell, bounded by fence_timeout). Its output is never recorded (it may hold what the
+        command was given); its exit status is. Required: no promotion unless it exits 0."""
+        step = journal.steps[index]
+        auto = self.pair.automation
+        argv = auto.fence_command
+        name = step.appliance
+        await self.permitted(f"the fence command for {name}")
+        journal = journal.with_step(index, status="running", attempts=step.attempts + 1)
+        save_journal(self.store, journal)
+        self.progress(f"fencing {name}: running {argv[0] if argv else '(none configured)'}")
+        message = await self._run_fence(argv, name)
+        ok = message == "exit 0"
+        self.record("step", journal, step=step.text, request=f"run {argv[0] if argv else '?'}",
+                    attempt=step.attempts + 1, outcome="done" if ok else "failed",
+                    message=message)
+        if ok:
+            journal = journal.with_step(index, status="done", detail=f"fenced: {message}")
+            save_journal(self.store, journal)
+            self.notify("fence-command-done", "warning", f"{name} could not be demoted and was "
+                        f"fenced by the fence_command ({message})", plan_id=journal.plan_id)
+            return journal, True
+        if step.optional:
+            journal = journal.with_step(index, status="skipped",
+                                        detail=f"the fence command failed ({message})")
+            save_journal(self.store, journal)
+            self.warn(journal, f"the fence command for {name} failed ({message}): going on "
+                               "without it (require_fence is off)")
+            self.notify("fence-command-failed", "critical", f"the fence command for {name} "
+                        f"failed ({message}); the failover goes on (require_fence is off): "
+                        f"make sure {name} runs no jobs", plan_id=journal.plan_id)
+            return journal, True
+        journal = journal.with_step(index, status="failed", detail=message)
+        save_journal(self.store, journal)
+        self.notify("fence-command-failed", "critical", f"NOT PROMOTED: the fence command for "
+                    f"{name} failed ({message}) and require_fence is on: no promotion before "
+                    f"{name} is known dead. Fence it by hand, then `d42tui failover`",
+                    plan_id=journal.plan_id)
+        self.finish(journal, "failed", f"{journal.kind} failed: the fence command for {name} "
+                    f"failed ({message}); require_fence: nothing was promoted, nothing changed")
+        return None
+
+    async def _run_fence(self, argv: list[str] | None, name: str) -> str:
+        """"exit 0", or what went wrong, in words (never the command's output)."""
+        import os
+
+        if not argv:
+            return "no fence_command is configured"
+        appliance = next((a for a in self.pair.appliances if a.name == name), None)
+        env = {**os.environ, "D42TUI_PAIR": self.pair.name, "D42TUI_APPLIANCE": name,
+               "D42TUI_APPLIANCE_URL": appliance.url if appliance else ""}
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL, env=env, start_new_session=True)
+        except OSError as exc:
+            return f"{argv[0]} cannot be run: {exc.strerror or exc.__class__.__name__}"
+        try:
+            code = await asyncio.wait_for(proc.wait(), self.pair.automation.fence_timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            return f"{argv[0]} did not finish in {self.pair.automation.fence_timeout:g}s: killed"
+        return f"exit {code}"
+
     async def _confirm_step(self, journal: Journal, index: int) -> tuple[Journal, bool]:
         step = journal.steps[index]
         self.progress(f"waiting for {step.appliance} to answer health")
@@ -438,6 +507,8 @@ class Engine:
     def _sent(self, step) -> str:
         if step.kind is StepKind.DNS:
             return f"{self.pair.dns.name if self.pair.dns else 'DNS'} → {step.appliance}"
+        if step.kind is StepKind.FENCE:
+            return f"{step.appliance} fenced"
         return f"{step.appliance} → {step.kind.mode}" + (" (unconfirmed)" if step.unconfirmed
                                                           else "")
 

@@ -32,6 +32,7 @@ class StepKind(str, enum.Enum):
     DEMOTE = "demote"  # POST appliance_mode=standby
     CONFIRM = "confirm"  # the new production answers health (DNS waits for it)
     DNS = "dns"  # switch the service name, verify at the authoritative servers
+    FENCE = "fence"  # run automation.fence_command on an old primary that cannot be demoted
 
     @property
     def mode(self) -> str | None:
@@ -171,6 +172,8 @@ def _short(step: JournalStep) -> str:
         return f"DNS → {step.appliance}"
     if step.kind is StepKind.CONFIRM:
         return f"confirm {step.appliance}"
+    if step.kind is StepKind.FENCE:
+        return f"fence command for {step.appliance}"
     return f"{step.kind.mode} to {step.appliance}"
 
 
@@ -204,9 +207,9 @@ def journal_problem(journal: Journal, pair: PairConfig) -> str | None:
         promotes = [s for s in journal.steps if s.kind is StepKind.PROMOTE]
         if [s.appliance for s in promotes] != [journal.target]:
             return f"a {journal.kind} must promote {journal.target} once"
-        if any(s.kind is StepKind.DEMOTE and s.appliance == journal.target
+        if any(s.kind in (StepKind.DEMOTE, StepKind.FENCE) and s.appliance == journal.target
                for s in journal.steps):
-            return f"it would demote its own new production {journal.target}"
+            return f"it would demote or fence its own new production {journal.target}"
     elif any(s.appliance != journal.target and s.kind is not StepKind.DNS
              for s in journal.steps):
         return f"a {journal.kind} of {journal.target} sends to another appliance"

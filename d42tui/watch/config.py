@@ -140,6 +140,12 @@ class AutomationConfig(StrictModel):
     # The data-age guard (off by default; Patroni's maximum_lag_on_failover): never promote
     # automatically a standby whose estimated data is older than this.
     max_data_age: Duration | None = None
+    # Fencing an old primary that cannot be demoted (it does not answer): argv, no shell — a
+    # hypervisor power-off, an IPMI call, a switch port down. With require_fence the standby
+    # is not promoted until it exits 0 (no promotion before the old one is known dead).
+    fence_command: list[str] | None = Field(None, min_length=1)
+    fence_timeout: Duration = 60.0
+    require_fence: bool = False
     notify: NotifyConfig | None = None
 
     @model_validator(mode="after")
@@ -150,6 +156,12 @@ class AutomationConfig(StrictModel):
             raise ValueError("@confirm_timeout: must be between 1s and 10m")
         if self.dns_retry_interval < 0.1:
             raise ValueError("@dns_retry_interval: must be at least 100ms")
+        if self.fence_command is not None and not self.fence_command[0].strip():
+            raise ValueError("@fence_command: the first item must name the program")
+        if self.require_fence and not self.fence_command:
+            raise ValueError("@require_fence: needs a fence_command to run")
+        if not 1 <= self.fence_timeout <= 600:
+            raise ValueError("@fence_timeout: must be between 1s and 10m")
         return self
 
     def witness_list(self) -> tuple[Witness, ...]:

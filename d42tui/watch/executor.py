@@ -74,7 +74,8 @@ def planning_snapshot(snap: PairSnapshot, views: dict[str, ApplianceView]) -> Pa
 def problems(ctx: Context, plan: Plan) -> list[str]:
     """What stops the plan before its first byte (secrets, state dir, audit log, DNS)."""
     return plan_problems(ctx.pair, {s.appliance for s in plan.steps if s.kind == "mode"},
-                         any(s.kind == "dns" for s in plan.steps), ctx.store, ctx.audit.path)
+                         any(s.kind == "dns" for s in plan.steps), ctx.store, ctx.audit.path,
+                         any(s.kind == "fence" for s in plan.steps))
 
 
 async def start(ctx: Context, plan: Plan, snap: PairSnapshot, decision: Decision, *,

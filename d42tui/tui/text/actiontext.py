@@ -153,6 +153,8 @@ def step_name(step: Step) -> str:
     """A step in a few words, once the plan has said it in full: `d42-a → standby`."""
     if step.kind == "dns":
         return f"DNS {step.url} → {step.appliance}"
+    if step.kind == "fence":
+        return f"fence {step.appliance}"
     return f"{step.appliance} → {step.mode}"
 
 
