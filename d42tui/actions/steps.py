@@ -346,9 +346,11 @@ class Engine:
         auto = self.pair.automation
         argv = auto.fence_command
         name = step.appliance
-        await self.permitted(f"the fence command for {name}")
+        # as for a POST: the journal says "running" first, then the fencing check (which
+        # carries it to a shared store), then the command: a successor runs it again
         journal = journal.with_step(index, status="running", attempts=step.attempts + 1)
         save_journal(self.store, journal)
+        await self.permitted(f"the fence command for {name}")
         self.progress(f"fencing {name}: running {argv[0] if argv else '(none configured)'}")
         message = await self._run_fence(argv, name)
         ok = message == "exit 0"
