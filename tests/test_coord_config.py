@@ -98,3 +98,22 @@ def test_watcher_name_and_source_address_arguments():
         watcher_identity(config, "no/slash", None)
     with pytest.raises(ConfigError, match="argument --source-address"):
         watcher_identity(config, "w", "here")
+
+
+def test_config_check_secrets_reads_the_etcd_password(tmp_path):
+    from pathlib import Path
+
+    import yaml
+
+    from d42tui.config.models import parse_config
+    from d42tui.config.secretcheck import secret_problems
+
+    missing = tmp_path / "etcd.pw"  # not written: the source cannot be read
+    data = coordinated(username="d42tui", password_file=str(missing))
+    config = parse_config(yaml.safe_dump(data), Path("d42.yaml"))
+    found = [p for p in secret_problems(config) if p.key_path.startswith("coordination")]
+    assert [p.key_path for p in found] == ["coordination.etcd.password_file"]
+    missing.write_text("s3cret\n")
+    missing.chmod(0o600)
+    config = parse_config(yaml.safe_dump(data), Path("d42.yaml"))
+    assert not [p for p in secret_problems(config) if p.key_path.startswith("coordination")]

@@ -84,6 +84,9 @@ def _sources(config: Config) -> Iterator[tuple[str, _Source]]:
                                      usable=_webhook)
     if config.watch.basic_auth is not None:  # the watcher's endpoints: belongs to no pair
         yield "", _Source("watch.basic_auth", "password", config.watch.basic_auth)
+    coordination = getattr(config, "coordination", None)
+    if coordination is not None and coordination.etcd.username is not None:
+        yield "", _Source("coordination.etcd", "password", coordination.etcd)
 
 
 def _given_key(model: Any, prefix: str) -> str:
