@@ -55,3 +55,32 @@ def test_the_next_leader_finishes_the_plan_of_a_killed_one(sim, etcd_cluster, tm
         w1.stop()
         if w2 is not None:
             w2.stop()
+
+
+async def test_a_plan_open_on_another_host_is_in_progress_only_when_coordinated(sim, tmp_path):
+    """Followers share the leader's journal: theirs is no interrupted plan, but without
+    coordination a plan of another host (a shared state dir) is never softened."""
+    from dataclasses import replace
+
+    from d42tui.config.models import state_dir
+    from d42tui.engine.journal import save_journal
+    from d42tui.engine.poller import PairPoller
+    from d42tui.engine.state import StateStore
+
+    from .conftest import load_sim_config
+    from .watch_harness import failover_journal
+
+    config = load_sim_config(sim, tmp_path)
+    store = StateStore(state_dir(config))
+    pair = config.pairs[0]
+    save_journal(store, replace(failover_journal(pair, "p1", 1.0), host="host-b"))
+    for shared, level, words in ((True, "warning", "an action is in progress on host-b"),
+                                 (False, "critical", "an action was interrupted")):
+        poller = PairPoller(pair, store, shared=shared)
+        try:
+            snap = await poller.poll_once()
+            reason = next(r for r in snap.verdict.reasons if "action" in r.text)
+            assert reason.level == level and reason.text.startswith(words), reason
+            assert (snap.interrupted is None) is shared
+        finally:
+            await poller.aclose()

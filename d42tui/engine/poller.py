@@ -7,6 +7,7 @@ black-holed appliance costs at most `timeout` and never delays the others.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -36,8 +37,11 @@ class PairPoller:
 
     def __init__(self, pair: PairConfig, store: StateStore, *,
                  clock: Callable[[], float] = time.time,
-                 client_factory: Callable[..., ApplianceClient] = ApplianceClient):
+                 client_factory: Callable[..., ApplianceClient] = ApplianceClient,
+                 shared: bool = False):
         self.pair = pair
+        # with `coordination:` the state (the journal too) is shared with other hosts
+        self.shared = shared
         self.store = store
         self.clock = clock
         # the source address only when set: a test's own factory need not know the keyword
@@ -139,7 +143,8 @@ class PairPoller:
             verdict=pair_verdict(self.pair, views, modes, desired, extra, damage,
                                  interrupted + unreadable + self.secret_reasons),
             order=tuple(views), pipeline=pipeline,
-            interrupted=interrupted[0].text if interrupted else None,
+            interrupted=interrupted[0].text if interrupted and interrupted[0].level ==
+            "critical" else None,
             versions_diverged_at=self.diverged_at if differ else None,
             scheduled_switchover=scheduled)
         self.latest = snap
@@ -159,7 +164,10 @@ class PairPoller:
 
     def _interrupted(self) -> tuple[Reason, ...]:
         """An open plan whose owner no longer holds the pair's lock: it stopped mid-way, and
-        what it sent may have left the pair with no production. Every reader says so."""
+        what it sent may have left the pair with no production. Every reader says so. With
+        coordination, a plan of a process on another host is in progress there (that host's
+        lock is not ours to see; if it died, the next leader takes the plan up within the
+        lease): said as a warning, not as interrupted."""
         raw = automation_entry(self.store, self.pair.name).get("journal")
         if raw is None or not lock_is_free(action_lock_path(self.store.directory,
                                                             self.pair.name)):
@@ -167,6 +175,11 @@ class PairPoller:
         from .journal import Journal
 
         journal = Journal.from_json(raw)
+        if self.shared and journal is not None and journal.host \
+                and journal.host != socket.gethostname():
+            return (Reason("warning", f"an action is in progress on {journal.host}: "
+                                      f"{journal.describe()} (by the {journal.by}, pid "
+                                      f"{journal.pid})"),)
         what = (f"{journal.describe()} (by the {journal.by}, pid {journal.pid}): "
                 f"{journal.sent_so_far()}" if journal else "a plan this version cannot read")
         return (Reason("critical", f"an action was interrupted: {what}; `d42tui resume-plan "
@@ -214,7 +227,9 @@ class Poller:
         self.config = config
         self.store = store
         self.clock = clock
-        self.pairs = {p.name: PairPoller(p, store, clock=clock, client_factory=client_factory)
+        shared = getattr(config, "coordination", None) is not None
+        self.pairs = {p.name: PairPoller(p, store, clock=clock, client_factory=client_factory,
+                                         shared=shared)
                       for p in config.pairs}
         self._subscribers: list[Subscriber] = []
         self._wake = {name: asyncio.Event() for name in self.pairs}
