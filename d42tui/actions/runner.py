@@ -122,6 +122,7 @@ class ActionRunner:
             yield None
             return
         async with self.action_key(pair, action, plan_id) as guard:
+            guard.say = warn
             if (text := guard.uncoordinated_text()) is not None:
                 warn(text)
             yield guard
@@ -296,7 +297,7 @@ class ActionRunner:
                 engine.warnings.setdefault(plan_id, []).append(text)
 
             def lost(text: str) -> None:
-                say(f"WARNING: {text}")
+                (guard.say or say)(text)
                 engine.warnings.setdefault(plan_id, []).append(text)
             guard.on_lost = lost
             if guard.lost is not None:

@@ -23,7 +23,7 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -129,8 +129,8 @@ class Guard:
     key: str
     uncoordinated: str | None = None  # why the plan runs without the key
     lost: str | None = None  # the key's lease was lost mid-plan
-    on_lost: Callable[[str], None] | None = None
-    closed: list[str] = field(default_factory=list)
+    on_lost: Callable[[str], None] | None = None  # the runner's: into the plan's warnings
+    say: Callable[[str], None] | None = None  # the driver's warning line
 
     @property
     def record(self) -> str:
