@@ -366,6 +366,14 @@ class PairWatch:
                 self.say("warning", "plan-waiting", f"{journal.describe()} waits: {exc}")
             return
         self.memory.pop("plan-busy", None)
+        if self.coord is not None:  # the shared state may have closed it meanwhile
+            current, _ = executor.load_journal(self.store, self.pair.name)
+            if current is None or current.plan_id != journal.plan_id:
+                self.say("info", "plan-closed", f"{journal.describe()} was closed by its "
+                         "owner meanwhile (the shared state says so): nothing more is sent")
+                self.journal = None
+                await self.ended()
+                return
         self.journal = await self.ctx.engine.advance(journal, snap)
         await self.ended()
 
