@@ -148,14 +148,19 @@ class PairWatch:
     async def acting(self, what: str):
         """The pair's action lock (and key): ours already while a plan is open, else for
         the block."""
-        if self._plan_lock is not None and (self.coord is None or self._plan_key is not None):
+        had_lock, had_key = self._plan_lock is not None, self._plan_key is not None
+        if had_lock and (self.coord is None or had_key):
             yield
             return
         await self._take(what)
         try:
             yield
-        finally:
-            await self._release()
+        finally:  # let go only of what this block took (an open plan keeps its lock)
+            if not had_key and self._plan_key is not None:
+                key, self._plan_key = self._plan_key, None
+                await key.release()
+            if not had_lock:
+                self._release_lock()
 
     def adopt(self, whose: str) -> None:
         """An unfinished plan nobody runs (its lock is free): validated, then completed or
