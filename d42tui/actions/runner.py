@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ..config.models import Config, PairConfig
 from ..engine.audit import JsonlLog, new_action_id
@@ -103,6 +103,29 @@ class ActionRunner:
         self.clock = clock
         self.by = by
         self._busy: set[str] = set()
+        # With `coordination:`, the pair's action key in etcd, held for each plan's life
+        # (d42tui.coord.actionlock): (pair, action, plan_id) -> an async context manager.
+        self.action_key: Callable[[str, str, str], Any] | None = None
+        if config.coordination is not None:
+            from ..coord.actionlock import person_action_key
+
+            coord = config.coordination
+            self.action_key = lambda pair, action, plan_id: person_action_key(
+                coord, pair, action, by, plan_id, clock)
+
+    @contextlib.asynccontextmanager
+    async def coordinated(self, pair: str, action: str, plan_id: str,
+                          warn: Progress) -> AsyncIterator[Any]:
+        """The pair's action key for the block (ActionBusy when another holds it); None
+        without `coordination:`. Running uncoordinated is said through `warn` first."""
+        if self.action_key is None:
+            yield None
+            return
+        async with self.action_key(pair, action, plan_id) as guard:
+            guard.say = warn
+            if (text := guard.uncoordinated_text()) is not None:
+                warn(text)
+            yield guard
 
     def busy(self, pair: str | None = None) -> bool:
         return bool(self._busy) if pair is None else pair in self._busy
@@ -136,8 +159,10 @@ class ActionRunner:
                       changed=lambda: self.poller.refresh(pair))
 
     async def run(self, plan: Plan, *, force: bool = False,
-                  progress: Progress | None = None) -> ActionResult:
+                  progress: Progress | None = None, warn: Progress | None = None
+                  ) -> ActionResult:
         say = progress or (lambda text: None)
+        warn = warn or say
         action_id = new_action_id()
         before = dict(plan=plan.lines(), steps=[s.text for s in plan.steps],
                       picture=plan.picture.describe(), forced=force)
@@ -151,8 +176,12 @@ class ActionRunner:
         self._busy.add(plan.pair)
         try:
             with pair_lock(self.store.directory / "locks", plan.pair):
-                self._record("before", action_id, plan, **before)
-                return await self._run_locked(action_id, plan, force, say)
+                async with self.coordinated(plan.pair, plan.action.value, action_id,
+                                            warn) as guard:
+                    if guard is not None:
+                        before["coordination"] = guard.record
+                    self._record("before", action_id, plan, **before)
+                    return await self._run_locked(action_id, plan, force, say, guard)
         except ActionBusy as exc:
             self._record("before", action_id, plan, **before)
             return self._close(action_id, plan, "refused", str(exc))
@@ -160,7 +189,7 @@ class ActionRunner:
             self._busy.discard(plan.pair)
 
     async def _run_locked(self, action_id: str, plan: Plan, force: bool,
-                          say: Progress) -> ActionResult:
+                          say: Progress, guard: Any = None) -> ActionResult:
         pair_cfg = self.config.pair(plan.pair)
         pair_poller = self.poller.pairs[plan.pair]
         try:
@@ -195,66 +224,85 @@ class ActionRunner:
             return self._close(action_id, plan, "refused", "cannot start: " + "; ".join(
                 problems) + ". Nothing was sent.")
         journal = journal_of(fresh, pair_cfg, action_id, self.by, self.clock(), forced=force)
-        return await self.drive(journal, fresh, snap, say)
+        return await self.drive(journal, fresh, snap, say, guard)
 
-    async def resume(self, pair: str, how: str, say: Progress) -> ActionResult | str:
+    async def resume(self, pair: str, how: str, say: Progress,
+                     warn: Progress | None = None) -> ActionResult | str:
         """`d42tui resume-plan`: finish an interrupted plan (`complete`), undo what it sent
         (`rollback`), or drop its record sending nothing (`abandon`). A string says why
         there is nothing to do."""
-        pair_cfg = self.config.pair(pair)
         with pair_lock(self.store.directory / "locks", pair):  # ActionBusy: its owner runs it
-            journal, raw = load_journal(self.store, pair)
-            if journal is None and raw is None:
-                return f"pair {pair} has no unfinished plan"
-            why = "this version cannot read it" if journal is None else \
-                journal_problem(journal, pair_cfg)
-            now = self.clock()
-            if why is not None or how == "abandon":
-                stub = journal or new_journal(plan_id=new_action_id(), kind="failover",
-                                              pair=pair, source=None, target=pair,
-                                              started_at=now, steps=())
-                detail = (f"abandoned by a person, nothing sent: {stub.sent_so_far()}"
-                          if why is None else f"set aside, nothing sent: {why}")
-                close_journal(self.store, stub, "cancelled", detail, now)
-                self.audit.append({"phase": "after", "action_id": stub.plan_id, "pair": pair,
-                                   "action": stub.action, "target": stub.target,
-                                   "result": "cancelled", "detail": detail})
-                if why is not None and how != "abandon":
-                    return f"the plan record is not acted on ({why}); it was set aside"
-                return f"abandoned: {detail}"
-            assert journal is not None
-            self.audit.append({"phase": "step", "action_id": journal.plan_id, "pair": pair,
-                               "action": journal.action, "target": journal.target,
-                               "step": f"resume-plan --{how}", "outcome": "resumed",
-                               "message": f"{how} by a person: {journal.sent_so_far()}"})
-            back = rollback_of(journal, pair_cfg, new_action_id(), now) \
-                if how == "rollback" else None
-            runs = back or journal
-            problems = plan_problems(pair_cfg, {s.appliance for s in runs.steps if s.kind.mode},
-                                     any(s.kind is StepKind.DNS for s in runs.steps),
-                                     self.store, self.audit.path)
-            if problems:
-                return "cannot start: " + "; ".join(problems) + ". Nothing was sent."
-            if back is not None:
-                detail = f"rolled back by a person: {journal.sent_so_far()}"
-                close_journal(self.store, journal, "cancelled", detail, now)
-                self.audit.append({"phase": "after", "action_id": journal.plan_id, "pair": pair,
-                                   "action": journal.action, "target": journal.target,
-                                   "result": "cancelled", "detail": detail})
-                self.audit.append({"phase": "before", "action_id": back.plan_id, "pair": pair,
-                                   "action": back.action, "target": back.target,
-                                   "plan": back.lines(), "steps": [s.text for s in back.steps],
-                                   "forced": False})
-                journal = back
-            say("polling both appliances again")
-            snap = await self.poller.pairs[pair].poll_once()
-            return await self.drive(journal, plan_of(journal, pair_cfg), snap, say)
+            async with self.coordinated(pair, f"resume-plan --{how}", "", warn or say) as guard:
+                return await self._resume_locked(pair, how, say, guard)
 
-    async def drive(self, journal: Journal, plan: Plan, snap, say: Progress) -> ActionResult:
+    async def _resume_locked(self, pair: str, how: str, say: Progress,
+                             guard: Any) -> ActionResult | str:
+        pair_cfg = self.config.pair(pair)
+        journal, raw = load_journal(self.store, pair)
+        if journal is None and raw is None:
+            return f"pair {pair} has no unfinished plan"
+        why = "this version cannot read it" if journal is None else \
+            journal_problem(journal, pair_cfg)
+        now = self.clock()
+        if why is not None or how == "abandon":
+            stub = journal or new_journal(plan_id=new_action_id(), kind="failover",
+                                          pair=pair, source=None, target=pair,
+                                          started_at=now, steps=())
+            detail = (f"abandoned by a person, nothing sent: {stub.sent_so_far()}"
+                      if why is None else f"set aside, nothing sent: {why}")
+            close_journal(self.store, stub, "cancelled", detail, now)
+            self.audit.append({"phase": "after", "action_id": stub.plan_id, "pair": pair,
+                               "action": stub.action, "target": stub.target,
+                               "result": "cancelled", "detail": detail})
+            if why is not None and how != "abandon":
+                return f"the plan record is not acted on ({why}); it was set aside"
+            return f"abandoned: {detail}"
+        assert journal is not None
+        self.audit.append({"phase": "step", "action_id": journal.plan_id, "pair": pair,
+                           "action": journal.action, "target": journal.target,
+                           "step": f"resume-plan --{how}", "outcome": "resumed",
+                           "message": f"{how} by a person: {journal.sent_so_far()}"})
+        back = rollback_of(journal, pair_cfg, new_action_id(), now) \
+            if how == "rollback" else None
+        runs = back or journal
+        problems = plan_problems(pair_cfg, {s.appliance for s in runs.steps if s.kind.mode},
+                                 any(s.kind is StepKind.DNS for s in runs.steps),
+                                 self.store, self.audit.path)
+        if problems:
+            return "cannot start: " + "; ".join(problems) + ". Nothing was sent."
+        if back is not None:
+            detail = f"rolled back by a person: {journal.sent_so_far()}"
+            close_journal(self.store, journal, "cancelled", detail, now)
+            self.audit.append({"phase": "after", "action_id": journal.plan_id, "pair": pair,
+                               "action": journal.action, "target": journal.target,
+                               "result": "cancelled", "detail": detail})
+            self.audit.append({"phase": "before", "action_id": back.plan_id, "pair": pair,
+                               "action": back.action, "target": back.target,
+                               "plan": back.lines(), "steps": [s.text for s in back.steps],
+                               "forced": False})
+            journal = back
+        say("polling both appliances again")
+        snap = await self.poller.pairs[pair].poll_once()
+        return await self.drive(journal, plan_of(journal, pair_cfg), snap, say, guard)
+
+    async def drive(self, journal: Journal, plan: Plan, snap, say: Progress,
+                    guard: Any = None) -> ActionResult:
         """Carry the journaled plan out while the person waits: to its end, or, when a step
         must wait longer than a person should (an unanswered POST; the new production's
-        health past `confirm_timeout`), leave it journaled and say so."""
+        health past `confirm_timeout`), leave it journaled and say so. `guard` is the
+        pair's action key (coordination): what it says goes into the plan's warnings."""
         engine = self.engine(plan.pair, say)
+        if guard is not None:
+            plan_id = journal.plan_id
+            if (text := guard.uncoordinated_text()) is not None:
+                engine.warnings.setdefault(plan_id, []).append(text)
+
+            def lost(text: str) -> None:
+                (guard.say or say)(text)
+                engine.warnings.setdefault(plan_id, []).append(text)
+            guard.on_lost = lost
+            if guard.lost is not None:
+                lost(guard.lost_text())
         pair_poller = self.poller.pairs[plan.pair]
         interval = self.config.pair(plan.pair).poll.interval
         deadline = time.monotonic() + engine.policy.confirm_timeout

@@ -214,7 +214,8 @@ async def confirm_and_run(args: argparse.Namespace, runner, plan) -> int:
     # From here the action runs: a dropped session or a Ctrl-C lets it finish (finishing.py).
     with Finishing() as finishing:
         try:
-            result = await runner.run(plan, force=force, progress=lambda text: say(f"… {text}"))
+            result = await runner.run(plan, force=force, progress=lambda text: say(f"… {text}"),
+                                      warn=lambda text: say(f"WARNING: {text}"))
         except asyncio.CancelledError:
             if not finishing.abandoned:
                 raise

@@ -166,7 +166,8 @@ def cmd_resume_plan(args: argparse.Namespace) -> int:
         runner = ActionRunner(config, poller, store, JsonlLog(audit_path(config)), by="cli")
         try:
             with Finishing():
-                result = await runner.resume(pair.name, how, lambda text: say(f"… {text}"))
+                result = await runner.resume(pair.name, how, lambda text: say(f"… {text}"),
+                                             lambda text: say(f"WARNING: {text}"))
         except ActionBusy as exc:
             print(f"REFUSED: {exc}: the plan is being carried out")
             return 1

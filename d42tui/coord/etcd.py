@@ -207,6 +207,10 @@ def put_op(key: str, value: str, lease: int | None = None) -> dict[str, Any]:
     return {"request_put": op}
 
 
+def delete_op(key: str) -> dict[str, Any]:
+    return {"request_delete_range": {"key": b64(key)}}
+
+
 def range_op(key: str, prefix: bool = False) -> dict[str, Any]:
     op = {"key": b64(key)}
     if prefix:

@@ -29,7 +29,7 @@ async def coordinated_round(w: PairWatch, snap: PairSnapshot, witnesses: Any,
     record = view_record(coord.c.name, w.views, w.policy.failure_threshold, now)
     r = await coord.round(record)
     if r.role != "leader":
-        return observe_only(w, w.poller.snapshot(), witnesses, now, r)
+        return await observe_only(w, w.poller.snapshot(), witnesses, now, r)
     if w.once("coord-role", "leader"):
         w.ctx.notice("coordination-leader", "info", f"watcher {coord.c.name} leads "
                      f"{w.pair.name} (etcd lease); it alone decides and acts")
@@ -38,9 +38,9 @@ async def coordinated_round(w: PairWatch, snap: PairSnapshot, witnesses: Any,
         decision = await w.act(w.poller.snapshot(), witnesses, now)
     except NotPermitted as exc:
         coord.revert()
-        drop_plan(w)
+        await drop_plan(w)
         w.say("error", "fenced-off", f"nothing sent: {exc}; this watcher stops acting")
-        return observe_only(w, w.poller.snapshot(), witnesses, now,
+        return await observe_only(w, w.poller.snapshot(), witnesses, now,
                             Round("follower", None, None, coord.latest.observers))
     try:
         await coord.push()
@@ -50,12 +50,13 @@ async def coordinated_round(w: PairWatch, snap: PairSnapshot, witnesses: Any,
     return decision
 
 
-def drop_plan(w: PairWatch) -> None:
-    """A watcher that does not lead lets go of a plan: the leader finishes it from etcd."""
+async def drop_plan(w: PairWatch) -> None:
+    """A watcher that does not lead lets go of a plan (and of the pair's action key): the
+    leader finishes it from etcd."""
     if w.journal is not None:
         w.say("warning", "plan-left", f"{w.journal.describe()} is left to the pair's leader")
     w.journal = None
-    w._release_lock()
+    await w._release()
 
 
 def lost_notice(w: PairWatch, r: Round) -> None:
@@ -87,14 +88,14 @@ def now_of(w: PairWatch) -> float:
     return w.clock()
 
 
-def observe_only(w: PairWatch, snap: PairSnapshot, witnesses: Any, now: float,
-                 r: Round) -> Decision:
+async def observe_only(w: PairWatch, snap: PairSnapshot, witnesses: Any, now: float,
+                       r: Round) -> Decision:
     """Poll, count and say; never fence, plan or send."""
     from ..watch.decision import Blocker, decide
 
     coord = w.coord
     assert coord is not None
-    drop_plan(w)
+    await drop_plan(w)
     lost_notice(w, r)
     w.note_verdict(snap)
     situation = w.situation(snap, witnesses, now)

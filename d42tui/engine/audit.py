@@ -193,6 +193,8 @@ def outcomes(records: list[dict[str, Any]]) -> list[ActionOutcome]:
         detail = (last.get("detail", "") if last else
                   "no closing record: the process stopped mid-action; the outcome is unknown — "
                   "check the appliances")
+        if str(first.get("coordination", "")).startswith("uncoordinated"):
+            detail = f"{detail} [ran uncoordinated: etcd did not answer]"
         out.append(ActionOutcome(aid, str(first.get("time", "")), str(first.get("pair", "")),
                                  str(first.get("action", "")), str(first.get("target", "")),
                                  str(first.get("user", "")), str(first.get("host", "")),

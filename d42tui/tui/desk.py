@@ -345,7 +345,8 @@ class ActionDesk:
                 dialog.progress(text)
 
         try:
-            result = await self.runner.run(plan, force=force, progress=progress)
+            result = await self.runner.run(plan, force=force, progress=progress,
+                                           warn=lambda text: progress(f"WARNING: {text}"))
         except Exception as exc:  # never a success it did not see, never a dead console
             self._crashed(dialog, plan, label, f"{exc.__class__.__name__}: {exc}")
             return

@@ -95,7 +95,7 @@ class Watcher:
     async def aclose(self, started: bool = True) -> None:
         for watch in self.pairs.values():
             await watch.ctx.engine.aclose()
-            watch._release_lock()
+            await watch._release()
         if self.coordinator is not None:  # our keys go now: another watcher takes over
             await self.coordinator.aclose()
         if started:  # never touch the heartbeat of a watcher this process did not replace

@@ -71,6 +71,7 @@ class PairWatch:
                                     self.say, send)
         self.locks = store.directory / "locks"
         self._plan_lock: contextlib.ExitStack | None = None  # held while a plan is open
+        self._plan_key: Any = None  # with `coordination:`, the pair's action key in etcd
         self.coord = coord  # d42tui.coord.leader.PairCoordination with `coordination:`
         if coord is not None:
             self.ctx.engine.may_act = coord.may_act  # the fencing check before each step
@@ -119,14 +120,47 @@ class PairWatch:
             self._plan_lock.close()
             self._plan_lock = None
 
-    @contextlib.contextmanager
-    def acting(self):
-        """The pair's action lock: ours already while a plan is open, else for the block."""
-        if self._plan_lock is not None:
+    async def _take(self, what: str) -> None:
+        """The local lock and, coordinated, the pair's action key in etcd (so a person's
+        plan on another host and ours never run at once): ActionBusy when either is held
+        by someone else; NotPermitted when this watcher no longer leads."""
+        had_lock = self._plan_lock is not None
+        self._take_lock()
+        if self.coord is None or self._plan_key is not None:
+            return
+        from ..coord.actionlock import take_for_watcher
+
+        try:
+            self._plan_key = await take_for_watcher(self.coord, what)
+        except BaseException:
+            if not had_lock:
+                self._release_lock()
+            raise
+
+    async def _release(self) -> None:
+        """The action key (first: it is the one other hosts wait on) and the local lock."""
+        key, self._plan_key = self._plan_key, None
+        if key is not None:
+            await key.release()
+        self._release_lock()
+
+    @contextlib.asynccontextmanager
+    async def acting(self, what: str):
+        """The pair's action lock (and key): ours already while a plan is open, else for
+        the block."""
+        had_lock, had_key = self._plan_lock is not None, self._plan_key is not None
+        if had_lock and (self.coord is None or had_key):
             yield
             return
-        with pair_lock(self.locks, self.pair.name):
+        await self._take(what)
+        try:
             yield
+        finally:  # let go only of what this block took (an open plan keeps its lock)
+            if not had_key and self._plan_key is not None:
+                key, self._plan_key = self._plan_key, None
+                await key.release()
+            if not had_lock:
+                self._release_lock()
 
     def adopt(self, whose: str) -> None:
         """An unfinished plan nobody runs (its lock is free): validated, then completed or
@@ -309,7 +343,7 @@ class PairWatch:
                 self.was_down.discard(name)
                 continue
             try:
-                with self.acting():
+                async with self.acting(f"fence {name}"):
                     done = await executor.fence(self.ctx, name, snap, new_action_id(), why)
             except ActionBusy as exc:
                 if self.once(f"fence-busy-{name}", str(exc)):
@@ -331,20 +365,29 @@ class PairWatch:
                 self.say("warning", "would-resume", f"DRY RUN: would continue {journal.describe()}")
             return
         try:
-            self._take_lock()
+            await self._take(journal.kind)
         except ActionBusy as exc:
             if self.once("plan-busy", str(exc)):
                 self.say("warning", "plan-waiting", f"{journal.describe()} waits: {exc}")
             return
+        self.memory.pop("plan-busy", None)
+        if self.coord is not None:  # the shared state may have closed it meanwhile
+            current, _ = executor.load_journal(self.store, self.pair.name)
+            if current is None or current.plan_id != journal.plan_id:
+                self.say("info", "plan-closed", f"{journal.describe()} was closed by its "
+                         "owner meanwhile (the shared state says so): nothing more is sent")
+                self.journal = None
+                await self.ended()
+                return
         self.journal = await self.ctx.engine.advance(journal, snap)
-        self.ended()
+        await self.ended()
 
-    def ended(self) -> None:
-        """After a plan closes: the lock goes, and a failover that changed nothing is not
-        retried at once."""
+    async def ended(self) -> None:
+        """After a plan closes: the lock (and key) go, and a failover that changed nothing is
+        not retried at once."""
         if self.journal is not None:
             return
-        self._release_lock()
+        await self._release()
         last = automation_entry(self.store, self.pair.name).get("last_plan", {})
         if last.get("kind") == "failover" and last.get("result") == "failed" \
                 and not last.get("promoted"):
@@ -393,9 +436,9 @@ class PairWatch:
                              + " | ".join(plan.lines()))
             else:
                 try:
-                    self._take_lock()
+                    await self._take("failover")
                     self.journal = await executor.start_failover(self.ctx, snap, plan, decision)
-                    self.ended()
+                    await self.ended()
                 except ActionBusy as exc:
                     decision = decide(replace(situation, busy=str(exc)))
         self.latest = decision
@@ -466,7 +509,7 @@ class PairWatch:
             why = "; ".join(executor.problems(self.ctx, plan)) or None
         if why is None and plan is not None:
             try:
-                self._take_lock()
+                await self._take("switchover")
             except ActionBusy as exc:
                 why = str(exc)
         if why is not None or plan is None:
@@ -483,7 +526,7 @@ class PairWatch:
                                    "detail": f"skipped: {why}"})
             return
         self.journal = await executor.start_switchover(self.ctx, snap, plan, item)
-        self.ended()
+        await self.ended()
 
     async def failback(self, snap: PairSnapshot, witnesses: Any, now: float) -> None:
         preferred, current = self.pair.production, snap.desired_production
@@ -511,9 +554,9 @@ class PairWatch:
                          + " | ".join(plan.lines()))
             return
         try:
-            self._take_lock()
+            await self._take("failback")
         except ActionBusy as exc:
             self.say("warning", "failback-waiting", f"automatic failback waits: {exc}")
             return
         self.journal = await executor.start_failback(self.ctx, snap, d)
-        self.ended()
+        await self.ended()

@@ -239,13 +239,13 @@ async def test_silence_after_sending_is_unknown_never_done(sim, tmp_path):
         runner = app.desk.runner
         run = runner.run
 
-        async def black_holed_before_sending(plan, force=False, progress=None):
+        async def black_holed_before_sending(plan, force=False, progress=None, **more):
             def hook(text: str) -> None:
                 if text.startswith("sending"):
                     sim.set_fault("d42-b", "blackhole")
                 progress(text)
 
-            return await run(plan, force=force, progress=hook)
+            return await run(plan, force=force, progress=hook, **more)
 
         runner.run = black_holed_before_sending
         await pilot.press("tab", "tab", "D", *"d42-b", "enter")
