@@ -113,6 +113,11 @@ def test_cli_holds_the_action_key_for_its_plan_and_lets_it_go(sim, etcd_cluster,
     assert int(lease.get("TTL", -1)) == -1  # revoked, not left to expire
     before = records(tmp_path, "before")
     assert before[0]["coordination"] == f"coordinated: holds {KEY}"
+    # the plan it closed is marked in etcd before the key went: a leader that takes the
+    # key next never resumes it from a shared state that has not caught up yet
+    kvs = etcd_cluster.call("kv/range", {"key": b64("/site/pairs/main/closed")}).get("kvs", [])
+    assert kvs and json.loads(base64.b64decode(kvs[0]["value"]))["plan_id"] == \
+        before[0]["action_id"]
 
 
 def test_with_etcd_down_the_cli_action_runs_uncoordinated_and_says_so(sim, etcd_cluster,

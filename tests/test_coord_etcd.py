@@ -136,3 +136,30 @@ def test_a_lease_lost_right_before_the_post_sends_nothing(sim, etcd_cluster, tmp
         finally:
             await h.watcher.aclose()
     asyncio.run(go())
+
+
+def test_a_plan_a_person_closed_is_known_closed_to_the_leader(etcd_cluster, tmp_path):
+    """The closed marker a person's action key leaves behind: the leader's check for it."""
+    from d42tui.coord.actionlock import person_action_key
+
+    async def go():
+        a = Coordinator(coordination(etcd_cluster), "w1", lambda *x, **k: None)
+        pa = a.pair("main", StateStore(tmp_path / "a"))
+        try:
+            await pa.round(record("w1", False))
+            assert not await pa.closed("plan-1")
+            async with person_action_key(coordination(etcd_cluster), "main", "failover",
+                                         "cli", "plan-1") as guard:
+                assert guard.uncoordinated is None
+                assert not await pa.closed("plan-1")  # still open while the key is held
+            assert await pa.closed("plan-1") and not await pa.closed("plan-2")
+            try:  # a plan that ended by an exception is left open for the leader
+                async with person_action_key(coordination(etcd_cluster), "main", "failover",
+                                             "cli", "plan-2"):
+                    raise RuntimeError("the driver died mid-plan")
+            except RuntimeError:
+                pass
+            assert not await pa.closed("plan-2")
+        finally:
+            await a.aclose()
+    asyncio.run(go())

@@ -53,6 +53,19 @@ def action_key(prefix: str, pair: str) -> str:
     return f"{prefix}pairs/{pair}/action"
 
 
+def closed_key(prefix: str, pair: str) -> str:
+    """The last plan a person's action closed: written before its action key goes, so a
+    leader that takes the key next never resumes that plan from a shared state that has not
+    caught up with its close yet."""
+    return f"{prefix}pairs/{pair}/closed"
+
+
+async def closed_plan(client: EtcdClient, prefix: str, pair: str) -> str | None:
+    kvs, _ = await client.range(closed_key(prefix, pair))
+    data = kvs[0].json() if kvs else None
+    return str(data.get("plan_id")) if isinstance(data, dict) and data.get("plan_id") else None
+
+
 def _user() -> str:
     try:
         return getpass.getuser()
@@ -182,6 +195,12 @@ async def person_action_key(cfg: CoordinationConfig, pair: str, action: str, by:
             keeper = asyncio.create_task(_keep(client, lease, sent + ttl, etcd.lease_ttl,
                                                guard))
         yield guard
+        if lease is not None and guard.uncoordinated is None and plan_id:
+            # closed normally (an exception or an abandon leaves it open: the leader takes
+            # it up); said before the key goes, so whoever takes the key next knows
+            with contextlib.suppress(EtcdError):
+                await client.put(closed_key(etcd.prefix, pair),
+                                 json.dumps({"plan_id": plan_id, "at": clock()}))
     finally:
         if keeper is not None:
             keeper.cancel()

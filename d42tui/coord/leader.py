@@ -322,6 +322,17 @@ class PairCoordination:
         self._apply(state[0] if state else None)
         return "the shared state changed meanwhile (a person's change on another host?)"
 
+    async def closed(self, plan_id: str) -> bool:
+        """Whether a person's action closed this plan (its closed marker in etcd); on an
+        etcd error, no: the plan is then resumed, as without the marker."""
+        from .actionlock import closed_plan
+
+        try:
+            return await closed_plan(self.c.client, self.c.etcd_cfg.prefix, self.pair) \
+                == plan_id
+        except EtcdError:
+            return False
+
     async def may_act(self, what: str) -> str | None:
         """The fencing check before an irreversible step; None: go on, else why not."""
         c = self.c

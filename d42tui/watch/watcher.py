@@ -373,9 +373,12 @@ class PairWatch:
         self.memory.pop("plan-busy", None)
         if self.coord is not None:  # the shared state may have closed it meanwhile
             current, _ = executor.load_journal(self.store, self.pair.name)
+            if current is not None and await self.coord.closed(current.plan_id):
+                current = None  # its owner closed it; the shared state has not caught up
             if current is None or current.plan_id != journal.plan_id:
-                self.say("info", "plan-closed", f"{journal.describe()} was closed by its "
-                         "owner meanwhile (the shared state says so): nothing more is sent")
+                if self.once("plan-closed", journal.plan_id):
+                    self.say("info", "plan-closed", f"{journal.describe()} was closed by its "
+                             "owner meanwhile: nothing more is sent")
                 self.journal = None
                 await self.ended()
                 return
