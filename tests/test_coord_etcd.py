@@ -163,3 +163,38 @@ def test_a_plan_a_person_closed_is_known_closed_to_the_leader(etcd_cluster, tmp_
         finally:
             await a.aclose()
     asyncio.run(go())
+
+
+def test_a_follower_logs_what_it_sees_and_the_leader_alone_pages(sim, etcd_cluster, tmp_path):
+    """Both appliances down: a follower says so in its log, but sends no notice (its leader
+    pages once); with coordination lost every watcher would page, having no leader."""
+    from tests.test_watch_chaos import notify
+    from tests.watch_harness import Harness, Receiver
+
+    def coordinated(data: dict) -> None:
+        data["coordination"] = {"etcd": {"endpoints": etcd_cluster.endpoints,
+                                         "prefix": "/q/", "lease_ttl": "5s"}}
+
+    async def go():
+        rx = Receiver()
+        leader = Coordinator(coordination(etcd_cluster).model_copy(update={
+            "etcd": coordination(etcd_cluster).etcd.model_copy(update={"prefix": "/q/"})}),
+            "w0", lambda *a, **k: None)
+        lead = leader.pair("main", StateStore(tmp_path / "w0"))
+        h = Harness(sim, tmp_path, edit=coordinated, automation=notify(rx))
+        try:
+            assert (await lead.round(record("w0", False))).role == "leader"
+            h.watcher.start()
+            await h.until(lambda: any(e.startswith("following") for e in h.events()))
+            sim.set_fault("d42-a", "down")
+            sim.set_fault("d42-b", "down")
+            await h.until(lambda: any(e.startswith("not-failing-over") and "does not answer"
+                                      in e for e in h.events()))
+            await h.settle()  # every notice this watcher queued has been sent
+            assert "standby-down" not in rx.events()
+            assert [e for e in rx.events() if e != "watcher-started"] == []
+        finally:
+            await h.watcher.aclose()
+            await leader.aclose()
+            rx.close()
+    asyncio.run(go())

@@ -97,22 +97,28 @@ async def observe_only(w: PairWatch, snap: PairSnapshot, witnesses: Any, now: fl
     assert coord is not None
     await drop_plan(w)
     lost_notice(w, r)
-    w.note_verdict(snap)
-    situation = w.situation(snap, witnesses, now)
-    if r.role == "lost":
-        blocker = Blocker("coordination-lost", f"coordination lost ({r.problem}): no "
-                          "automatic action")
-    else:
-        who = r.leader or "another watcher"
-        blocker = Blocker("not-leader", f"{who} leads this pair; this watcher "
-                                        f"({coord.c.name}) observes")
-        if w.once("coord-role", f"follower {who}"):
-            w.say("info", "following", f"{who} leads {w.pair.name}: this watcher observes")
-    situation = replace(situation, extra=situation.extra + (blocker,))
-    decision = decide(situation)
-    decision = replace(decision, act=False,
-                       state="LOST" if r.role == "lost" else decision.state)
-    w.latest = decision
-    w.report(decision, situation)
+    # a follower logs what it sees; the leader alone pages (one notice per event, not one
+    # per watcher); with coordination lost there may be no leader: every watcher pages
+    w.ctx.muted = r.role == "follower"
+    try:
+        w.note_verdict(snap)
+        situation = w.situation(snap, witnesses, now)
+        if r.role == "lost":
+            blocker = Blocker("coordination-lost", f"coordination lost ({r.problem}): no "
+                              "automatic action")
+        else:
+            who = r.leader or "another watcher"
+            blocker = Blocker("not-leader", f"{who} leads this pair; this watcher "
+                                            f"({coord.c.name}) observes")
+            if w.once("coord-role", f"follower {who}"):
+                w.say("info", "following", f"{who} leads {w.pair.name}: this watcher observes")
+        situation = replace(situation, extra=situation.extra + (blocker,))
+        decision = decide(situation)
+        decision = replace(decision, act=False,
+                           state="LOST" if r.role == "lost" else decision.state)
+        w.latest = decision
+        w.report(decision, situation)
+    finally:
+        w.ctx.muted = False
     w.heartbeat()
     return decision

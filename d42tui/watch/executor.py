@@ -54,6 +54,8 @@ class Context:
     say: Say
     notify: Callable[[Notice], None]
     engine: Engine = field(init=False)
+    # a coordinated watcher that follows: what it sees is logged, the leader pages
+    muted: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.pair, self.store, self.audit, self.clients, self.clock,
@@ -61,6 +63,8 @@ class Context:
                              notify=self.notice)
 
     def notice(self, event: str, severity: str, text: str, **details: Any) -> None:
+        if self.muted:
+            return
         self.notify(Notice(event, severity, self.pair.name, text, self.clock(), details))  # type: ignore[arg-type]
 
 
