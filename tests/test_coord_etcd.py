@@ -198,3 +198,56 @@ def test_a_follower_logs_what_it_sees_and_the_leader_alone_pages(sim, etcd_clust
             await leader.aclose()
             rx.close()
     asyncio.run(go())
+
+
+def test_with_etcd_auth_on_the_user_and_password_source_work(etcd_cluster, tmp_path):
+    """etcd with authentication enabled: the configured user and password source log in;
+    a wrong password is said as a refusal naming the user, never the password."""
+    from d42tui.coord.etcd import EtcdError
+
+    for path, body in (("auth/user/add", {"name": "root", "password": "r00t-pw"}),
+                       ("auth/role/add", {"name": "root"}),
+                       ("auth/user/grant", {"user": "root", "role": "root"}),
+                       ("auth/enable", {})):
+        etcd_cluster.call(path, body)
+    good, bad = tmp_path / "good.pw", tmp_path / "bad.pw"
+    good.write_text("r00t-pw\n")
+    bad.write_text("wrong-pw\n")
+    for f in (good, bad):
+        f.chmod(0o600)
+
+    def with_password(path) -> CoordinationConfig:
+        return CoordinationConfig.model_validate(
+            {"etcd": {"endpoints": etcd_cluster.endpoints, "prefix": "/auth/",
+                      "lease_ttl": "3s", "username": "root", "password_file": str(path)}})
+
+    async def go():
+        client = EtcdClient(with_password(good).etcd)
+        try:
+            await client.put("/auth/x", "1")
+            kvs, _ = await client.range("/auth/x")
+            assert [k.value for k in kvs] == [b"1"]
+        finally:
+            await client.aclose()
+        a = Coordinator(with_password(good), "w1", lambda *x, **k: None)
+        try:
+            assert (await a.pair("main", StateStore(tmp_path / "a")).round(
+                record("w1", False))).role == "leader"
+        finally:
+            await a.aclose()
+        wrong = EtcdClient(with_password(bad).etcd)
+        try:
+            try:
+                await wrong.put("/auth/y", "1")
+                raise AssertionError("a wrong password was accepted")
+            except EtcdError as exc:
+                assert "root" in str(exc) and "wrong-pw" not in str(exc), str(exc)
+        finally:
+            await wrong.aclose()
+        # unauthenticated, nothing is readable (the cluster really enforces it)
+        try:
+            etcd_cluster.call("kv/range", {"key": "L2F1dGgveA=="})
+            raise AssertionError("an unauthenticated read was allowed")
+        except RuntimeError:
+            pass
+    asyncio.run(go())
