@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..appliance._httpx import httpx
+from ..appliance.failures import classify_exception
 from .config import EtcdConfig
 
 
@@ -124,8 +125,8 @@ class EtcdClient:
             except httpx.TimeoutException:
                 problems.append(f"{endpoint}: no answer in time")
                 continue
-            except httpx.HTTPError as exc:
-                problems.append(f"{endpoint}: {exc.__class__.__name__}")
+            except httpx.HTTPError as exc:  # said in the same words as an appliance's
+                problems.append(f"{endpoint}: {classify_exception(exc)}")
                 continue
             if answer.status_code >= 500 or answer.status_code in (408, 429):
                 problems.append(f"{endpoint}: {answer.status_code} {_message(answer)}")
