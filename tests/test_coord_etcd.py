@@ -251,3 +251,53 @@ def test_with_etcd_auth_on_the_user_and_password_source_work(etcd_cluster, tmp_p
         except RuntimeError:
             pass
     asyncio.run(go())
+
+
+def test_three_way_keeps_this_hosts_change_of_other_keys():
+    from d42tui.coord.leader import three_way
+
+    base = {"desired_production": "d42-a", "automation": {"fence_pending": []}}
+    mine = {"desired_production": "d42-a",
+            "automation": {"fence_pending": [], "pause": {"reason": "db upgrade"}}}
+    theirs = {"desired_production": "d42-a", "automation": {"fence_pending": ["d42-b"]}}
+    merged, lost = three_way(base, mine, theirs)
+    assert merged == {"desired_production": "d42-a", "automation": {
+        "fence_pending": ["d42-b"], "pause": {"reason": "db upgrade"}}} and lost == []
+    # both changed the same key: the shared one wins, and it is said
+    merged, lost = three_way(base, {**mine, "desired_production": "d42-b"},
+                             {**theirs, "desired_production": "d42-c"})
+    assert merged["desired_production"] == "d42-c" and lost == ["desired_production"]
+    # a key this host removed stays removed when the shared one left it alone
+    merged, lost = three_way({"a": 1, "b": 2}, {"b": 2}, {"a": 1, "b": 3})
+    assert merged == {"b": 3} and lost == []
+
+
+def test_a_pause_made_on_a_followers_host_survives_a_leader_write(etcd_cluster, tmp_path):
+    async def go():
+        a = Coordinator(coordination(etcd_cluster), "w1", lambda *x, **k: None)
+        b = Coordinator(coordination(etcd_cluster), "w2", lambda *x, **k: None)
+        pa = a.pair("main", StateStore(tmp_path / "a"))
+        pb = b.pair("main", StateStore(tmp_path / "b"))
+        try:
+            pa.store.set_desired_production("main", "d42-a", 1.0)
+            assert (await pa.round(record("w1", False))).role == "leader"
+            await pa.push()
+            assert (await pb.round(record("w2", False))).role == "follower"
+            # a person pauses on the follower's host, and the leader writes something else
+            from d42tui.engine.state import update_pair
+
+            update_pair(pb.store, "main", lambda e, auto: auto.__setitem__(
+                "pause", {"by": "alice", "reason": "db upgrade", "since": 2.0}))
+            update_pair(pa.store, "main", lambda e, auto: auto.__setitem__(
+                "fence_pending", ["d42-b"]))
+            await pa.push()
+            await pb.round(record("w2", False))
+            local = pb.store.read()["pairs"]["main"]["automation"]
+            assert local["pause"]["reason"] == "db upgrade"  # kept
+            assert local["fence_pending"] == ["d42-b"]  # and the leader's change taken
+            await pa.round(record("w1", False))  # the leader now has the pause too
+            assert pa.store.read()["pairs"]["main"]["automation"]["pause"]["by"] == "alice"
+        finally:
+            await a.aclose()
+            await b.aclose()
+    asyncio.run(go())

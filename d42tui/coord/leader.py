@@ -140,6 +140,32 @@ class Round:
         return None if self.observers is None else agreement(self.observers, appliance)
 
 
+def three_way(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]
+              ) -> tuple[dict[str, Any], list[str]]:
+    """The shared record with this host's changes since `base` kept where the shared one did
+    not change the same key (the pair record's keys, and those of its `automation`): a pause
+    made on a follower's host survives the leader's write of something else. Returns the
+    merged record and the keys both changed (the shared value wins those)."""
+    merged = json.loads(json.dumps(remote))
+    lost: list[str] = []
+    for key in sorted(set(base) | set(local) | set(remote)):
+        b, mine, theirs = base.get(key), local.get(key), remote.get(key)
+        if mine == b:
+            continue
+        if key == "automation" and all(isinstance(x, dict) for x in (b or {}, mine, theirs)):
+            inner, lost_inner = three_way(b or {}, mine, theirs or {})
+            merged[key] = inner
+            lost += [f"automation.{k}" for k in lost_inner]
+        elif theirs == b:
+            if mine is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = mine
+        elif theirs != mine:
+            lost.append(key)
+    return merged, lost
+
+
 class PairCoordination:
     def __init__(self, coordinator: Coordinator, pair: str, store: StateStore):
         self.c, self.pair, self.store = coordinator, pair, store
@@ -274,10 +300,22 @@ class PairCoordination:
         host (a pause, a resume) with a compare-and-swap (`push`)."""
         local = self.local_entry()
         if state is not None and state.mod_revision != self.state_rev:
-            if self.synced is not None and local != self.synced:
-                self.c._say("warning", "state-conflict", f"{self.pair}: this host's state "
-                            "file changed while the shared state changed too; the shared one "
-                            "wins (if it was your change, make it again)", pair=self.pair)
+            remote = state.json()
+            if self.synced is not None and local is not None and local != self.synced \
+                    and isinstance(remote, dict):
+                merged, lost = three_way(self.synced, local, remote)
+                if lost:
+                    self.c._say("warning", "state-conflict", f"{self.pair}: this host's "
+                                f"change of {', '.join(lost)} met another change of the same "
+                                "in the shared state; the shared one wins (if it was your "
+                                "change, make it again)", pair=self.pair)
+                self._apply(state)
+                if merged != remote:  # this host's change of other keys goes up
+                    def change(data: dict[str, Any]) -> None:
+                        data["pairs"][self.pair] = merged
+                    self.store.update(change)
+                    await self.push()
+                return
             self._apply(state)
         elif local is not None and local != self.synced:
             await self.push()
