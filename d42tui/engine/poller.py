@@ -118,9 +118,10 @@ class PairPoller:
         try:
             desired, modes = self.store.roles(self.pair)
             since = self.store.desired_since(self.pair.name)
-            interrupted = self._interrupted()
+            auto = automation_entry(self.store, self.pair.name)  # one read for both
+            interrupted = self._interrupted(auto)
             try:
-                scheduled = scheduled_switchover(self.store, self.pair.name)
+                scheduled = scheduled_switchover(self.store, self.pair.name, auto)
             except ValueError as exc:  # said, never acted on
                 unreadable = (Reason("warning", f"a scheduled switchover is not acted on: "
                                                 f"{exc}"),)
@@ -162,13 +163,13 @@ class PairPoller:
                                datetime.fromtimestamp(self.clock(), UTC))
         return moment.astimezone(self.pair.zone).strftime("%H:%M") if moment else None
 
-    def _interrupted(self) -> tuple[Reason, ...]:
+    def _interrupted(self, auto: dict) -> tuple[Reason, ...]:
         """An open plan whose owner no longer holds the pair's lock: it stopped mid-way, and
         what it sent may have left the pair with no production. Every reader says so. With
         coordination, a plan of a process on another host is in progress there (that host's
         lock is not ours to see; if it died, the next leader takes the plan up within the
         lease): said as a warning, not as interrupted."""
-        raw = automation_entry(self.store, self.pair.name).get("journal")
+        raw = auto.get("journal")
         if raw is None or not lock_is_free(action_lock_path(self.store.directory,
                                                             self.pair.name)):
             return ()

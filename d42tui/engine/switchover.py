@@ -59,9 +59,11 @@ class ScheduledSwitchover:
         return item
 
 
-def scheduled_switchover(store: StateStore, pair: str) -> ScheduledSwitchover | None:
-    """The pair's planned switchover; a damaged record raises ValueError naming the key."""
-    raw = automation_entry(store, pair).get(KEY)
+def scheduled_switchover(store: StateStore, pair: str,
+                         auto: dict[str, Any] | None = None) -> ScheduledSwitchover | None:
+    """The pair's planned switchover; a damaged record raises ValueError naming the key.
+    `auto`: the pair's automation record when the caller has read it already."""
+    raw = (automation_entry(store, pair) if auto is None else auto).get(KEY)
     if raw is None:
         return None
     try:
