@@ -38,10 +38,9 @@ async def _drill(args: argparse.Namespace, config, pair) -> int:
     from ..actions.drill import DrillRunner, drill_refusal, report_markdown
     from ..actions.runner import ActionRunner
     from ..config.models import state_dir
-    from ..engine.audit import JsonlLog, audit_path
+    from ..engine.audit import JsonlLog, actor, audit_path
     from ..engine.poller import Poller
     from ..engine.state import StateStore
-    from ..engine.switchover import who
 
     store = StateStore(state_dir(config))
     poller = Poller(config, store)
@@ -64,7 +63,7 @@ async def _drill(args: argparse.Namespace, config, pair) -> int:
             if _ask(f"Type the name ({standby}) to confirm: ") != standby:
                 print("cancelled: nothing was sent.")
                 return 1
-        drill_runner = DrillRunner(runner, pair, audit, who(), say=say)
+        drill_runner = DrillRunner(runner, pair, audit, actor(), say=say)
         with Finishing():  # a dropped session lets the drill finish (and come back)
             drill = await drill_runner.run()
     finally:

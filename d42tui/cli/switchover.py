@@ -135,13 +135,13 @@ async def _schedule(args: argparse.Namespace, config, pair, at: float, why: str,
                     loss: str) -> int:
     from ..actions.planner import plan_action
     from ..config.models import state_dir
+    from ..engine.audit import actor
     from ..engine.poller import Poller
     from ..engine.state import StateStore
     from ..engine.switchover import (
         ScheduledSwitchover,
         scheduled_switchover,
         store_switchover,
-        who,
     )
 
     now = time.time()
@@ -167,7 +167,7 @@ async def _schedule(args: argparse.Namespace, config, pair, at: float, why: str,
         await poller.aclose()
     plan = plan_action(_kind(), pair, snap)
     source = snap.verdict.production or snap.desired_production
-    item = ScheduledSwitchover(at=at, source=source, target=plan.target, by=who(),
+    item = ScheduledSwitchover(at=at, source=source, target=plan.target, by=actor(),
                                created_at=now, why=why, loss=loss or (plan.data_loss or ""))
     print(f"will schedule: {item.text(pair.zone, now)}")
     print("\n".join(plan.lines()))

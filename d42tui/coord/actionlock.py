@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import json
 import os
 import socket
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..actions.runner import ActionBusy
 from ..actions.steps import NotPermitted
+from ..engine.audit import user_name
 from ..text import clean_text
 from .config import CoordinationConfig
 from .etcd import (
@@ -64,13 +64,6 @@ async def closed_plan(client: EtcdClient, prefix: str, pair: str) -> str | None:
     kvs, _ = await client.range(closed_key(prefix, pair))
     data = kvs[0].json() if kvs else None
     return str(data.get("plan_id")) if isinstance(data, dict) and data.get("plan_id") else None
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return str(os.getuid())
 
 
 @dataclass(frozen=True)
@@ -176,7 +169,7 @@ async def person_action_key(cfg: CoordinationConfig, pair: str, action: str, by:
     lease: int | None = None
     keeper: asyncio.Task[None] | None = None
     try:
-        holder = Holder(action, by, _user(), socket.gethostname(), os.getpid(), clock(),
+        holder = Holder(action, by, user_name(), socket.gethostname(), os.getpid(), clock(),
                         plan_id)
         try:
             sent = time.monotonic()

@@ -33,12 +33,21 @@ def events_path(config: Config | None) -> Path:
     return state_dir(config) / "events.jsonl"
 
 
-def _who() -> dict[str, str]:
+def user_name() -> str:
+    """Who runs this process, as every record names them."""
     try:
-        user = getpass.getuser()
+        return getpass.getuser()
     except Exception:  # no passwd entry in some containers
-        user = str(os.getuid())
-    return {"user": user, "host": socket.gethostname()}
+        return str(os.getuid())
+
+
+def actor() -> str:
+    """user@host: whoever acts, for a pause, a planned switchover, a drill report."""
+    return f"{user_name()}@{socket.gethostname()}"
+
+
+def _who() -> dict[str, str]:
+    return {"user": user_name(), "host": socket.gethostname()}
 
 
 def new_action_id() -> str:

@@ -89,18 +89,6 @@ def take_switchover(store: StateStore, pair: str) -> Any:
     return taken.get("raw")
 
 
-def who() -> str:
-    """user@host, as the audit log names whoever acts."""
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 def record(audit: JsonlLog, pair: str, action: str, target: str, result: str,
            detail: str) -> None:
     """A before/after pair in the audit log, as every action has: `switchover-schedule`,

@@ -143,11 +143,12 @@ class ActionDesk:
         scheduled = None
         plan = plan_action(kind, pair, snap, target)
         if moment is not None:
-            from ..engine.switchover import ScheduledSwitchover, who
+            from ..engine.audit import actor
+            from ..engine.switchover import ScheduledSwitchover
 
             scheduled = ScheduledSwitchover(
                 at=moment.at.timestamp(), source=snap.verdict.production
-                or snap.desired_production, target=plan.target, by=who(),
+                or snap.desired_production, target=plan.target, by=actor(),
                 created_at=self.app.clock(), why="after the next restore", loss=moment.loss)
         context = PlanContext(snap, pair.zone, self.app.clock(), scheduled)
         self.app.push_screen(ActionDialog(plan, context))

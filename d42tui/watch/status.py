@@ -6,9 +6,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +13,7 @@ from typing import Any, Literal
 
 from ..config.durations import MAX_DURATION
 from ..config.models import Config, PairConfig, state_dir
-from ..engine.audit import JsonlLog, new_action_id
+from ..engine.audit import JsonlLog, actor, new_action_id
 from ..engine.state import StateDamaged, StateStore, automation_entry, read_heartbeat, update_pair
 from ..text import clean_text
 from ._schedule import iso
@@ -192,14 +189,6 @@ def automation_for(config: Config, pair: PairConfig, now: float) -> AutomationSt
     return read_automation(StateStore(state_dir(config)), pair, now)
 
 
-def who() -> str:
-    try:
-        user = getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
-
-
 def _audit(audit: JsonlLog | None, action: str, pair: str, detail: str, **extra: Any) -> None:
     if audit is None:
         return
@@ -217,7 +206,7 @@ def pause_automation(store: StateStore, pair: str, *, reason: str, duration: flo
         raise ValueError("say why (--reason): the next person on call will read it")
     if duration is not None and not 0 < duration <= MAX_DURATION:  # also refuses nan
         raise ValueError("--for must be a positive duration such as 30m or 2h, at most 3650d")
-    pause = Pause("pause", by or who(), reason, now, None if duration is None else now + duration)
+    pause = Pause("pause", by or actor(), reason, now, None if duration is None else now + duration)
 
     def change(entry: dict[str, Any], auto: dict[str, Any]) -> None:
         auto["pause"] = {"by": pause.by, "reason": pause.reason, "since": pause.since,
@@ -260,6 +249,6 @@ def resume_automation(store: StateStore, pair: str, *, now: float, by: str | Non
                 cleared.append(record)
     update_pair(store, pair, change)
     text = "; ".join(p.text(now) for p in cleared) or "nothing was paused"
-    _audit(audit, "resume-automation", pair, f"automation {why} by {by or who()}: was {text}",
-           by=by or who())
+    _audit(audit, "resume-automation", pair, f"automation {why} by {by or actor()}: was {text}",
+           by=by or actor())
     return cleared
