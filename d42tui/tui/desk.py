@@ -123,6 +123,8 @@ class ActionDesk:
                 choices.append(("later", f"not possible: {exc}"))
 
         def chosen(choice: str | None) -> None:
+            if choice is None or self._ready("switchover") is None:
+                return  # closed, or the pair is not ready any more (said by _ready)
             if choice == "now":
                 self._open_plan(pair, ActionKind.SWITCHOVER, None)
             elif choice == "cancel":
@@ -137,9 +139,8 @@ class ActionDesk:
 
     def _open_plan(self, pair: PairConfig, kind: ActionKind, target: str | None,
                    moment=None) -> None:
-        snap = self.app.snapshots.get(pair.name)
-        if snap is None or self._ready(kind.value) is None:
-            return
+        """The guarded dialog for a plan; the caller has checked `_ready`."""
+        snap = self.app.snapshots[pair.name]
         scheduled = None
         plan = plan_action(kind, pair, snap, target)
         if moment is not None:
